@@ -1,0 +1,13 @@
+"""Colour spaces: sRGB <-> CIE Lab (D65) in torch."""
+
+from .gamut import lab_to_rgb_keep_lightness
+from .lab import gray_to_lightness, lab_to_rgb, linear_to_srgb, rgb_to_lab, srgb_to_linear
+
+__all__ = [
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "lab_to_rgb_keep_lightness",
+    "gray_to_lightness",
+    "srgb_to_linear",
+    "linear_to_srgb",
+]

@@ -1,0 +1,31 @@
+"""Global embeddings of images computed from luminance, so gray frames match colour photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..modeling.encoder import LuminanceEncoder
+from ..resize import gray_tensor, resize_short_side
+
+__all__ = ["global_embedding", "luminance_of"]
+
+
+def luminance_of(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (H, W) uint8 gray, as cv2.COLOR_RGB2GRAY (BT.601 weights)."""
+    import cv2
+
+    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+
+
+@torch.no_grad()
+def global_embedding(encoder: LuminanceEncoder, gray: np.ndarray, size: int = 224) -> torch.Tensor:
+    """(H, W) uint8 gray -> (D,) float32 unit vector: mean feature plus a 2x2 spatial layout."""
+    device = next(encoder.parameters()).device
+    x = resize_short_side(gray_tensor(gray).to(device), size)
+    f = encoder(x)
+    whole = f.mean(dim=(2, 3))
+    grid = F.adaptive_avg_pool2d(f, 2).flatten(1)
+    emb = torch.cat([F.normalize(whole, dim=1), F.normalize(grid, dim=1) * 0.5], dim=1)
+    return F.normalize(emb, dim=1)[0].cpu()
