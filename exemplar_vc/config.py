@@ -1,0 +1,51 @@
+"""The pipeline's settings: one frozen dataclass, variants built by name in the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .keyframes import ShotConfig
+from .modeling.encoder import EncoderConfig
+
+__all__ = ["PropagationConfig", "ColorizerConfig"]
+
+
+@dataclass(frozen=True)
+class PropagationConfig:
+    """Stage 2 settings.
+
+    global_temperature: softmax temperature of the match to exemplars (cosine / T).
+    local_radius, local_temperature: window radius (feature cells) and temperature of the
+        match to the neighbouring frame.
+    mix_temperature: how sharply the better of the global and local matches wins.
+    local_decay: confidence kept per propagated frame (1.0 = no decay) for the merge.
+    upsample_radius, upsample_eps: guided chroma upsampling (radius in feature cells;
+        eps on L in [0, 1]).
+    aligned_tolerance: mean gray-level difference (0..255) under which an exemplar is taken
+        as the key frame's own colour version and its chroma is used pixel for pixel.
+    max_buffer_frames: frames of a segment kept in memory before the rest spill to disk.
+    """
+
+    global_temperature: float = 0.01
+    local_radius: int = 4
+    local_temperature: float = 0.01
+    mix_temperature: float = 0.02
+    local_decay: float = 0.98
+    upsample_radius: int = 2
+    upsample_eps: float = 1e-3
+    aligned_tolerance: float = 2.0
+    max_buffer_frames: int = 256
+
+
+@dataclass(frozen=True)
+class ColorizerConfig:
+    """Everything ``VideoColorizer`` needs besides its weights.
+
+    working_size: short side (pixels) at which chroma is predicted; never upscales.
+    """
+
+    working_size: int = 256
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    propagation: PropagationConfig = field(default_factory=PropagationConfig)
+    shots: ShotConfig = field(default_factory=ShotConfig)
+    detect_shots: bool = True

@@ -1,0 +1,18 @@
+"""Frame input and output: video files, frame folders, arrays; atomic writers."""
+
+from .images import IMAGE_SUFFIXES, is_grayscale, load_color_image
+from .reader import VIDEO_SUFFIXES, FrameSource, open_video, to_gray
+from .writer import FrameWriter, check_output_path, open_writer
+
+__all__ = [
+    "FrameSource",
+    "open_video",
+    "to_gray",
+    "FrameWriter",
+    "open_writer",
+    "check_output_path",
+    "load_color_image",
+    "is_grayscale",
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+]

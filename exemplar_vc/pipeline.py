@@ -1,0 +1,205 @@
+"""The front door: ``VideoColorizer`` and the one-line ``colorize``."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from .config import ColorizerConfig
+from .errors import InputError
+from .exemplars.base import Exemplar, ExemplarSource
+from .exemplars.user import UserReferences
+from .io import FrameSource, check_output_path, open_video, open_writer
+from .keyframes import VideoPlan, plan_video
+from .modeling.encoder import LuminanceEncoder
+from .propagation import ColorizedFrame, PropagationEngine, prepare_exemplar
+from .registry import get_config
+
+__all__ = ["VideoColorizer", "ColorizationResult", "colorize", "resolve_device"]
+
+
+@dataclass
+class ColorizationResult:
+    """What a colorization produced.
+
+    frames: (T, H, W, 3) uint8 sRGB, or None when the frames were written straight to disk.
+    confidence: (T, h, w) float32 in [0, 1] at the feature grid: how well each position
+        matched an exemplar or its neighbour (low means the colour is a guess).
+    exemplars: the exemplars used, one per key frame, with their source and origin.
+    shot_starts: first frame of every detected shot.
+    fps: frame rate of the input. names: file names of a folder input, else None.
+    output: where the frames were written, if they were.
+    """
+
+    frames: np.ndarray | None
+    confidence: np.ndarray
+    exemplars: list[Exemplar]
+    shot_starts: list[int]
+    fps: Fraction
+    names: list[str] | None = None
+    output: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.confidence)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the frames to a video (.mp4/.mkv) or a folder of PNGs; returns the path."""
+        if self.frames is None:
+            raise ValueError(f"the frames were written to {self.output} and not kept in memory")
+        with open_writer(path, self.fps, names=self.names) as writer:
+            for frame in self.frames:
+                writer.write(frame)
+        return Path(path)
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """'auto' picks CUDA when available, else the CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("expected a CUDA GPU for device='cuda', but torch sees none; use device='cpu' or 'auto'")
+    return dev
+
+
+def _as_source(exemplars: Any) -> ExemplarSource:
+    if exemplars is None:
+        raise InputError("expected exemplars: {frame: image}, a list of colour images, or an ExemplarSource; got None")
+    if isinstance(exemplars, ExemplarSource):
+        return exemplars
+    if isinstance(exemplars, Mapping):
+        return UserReferences(explicit=exemplars)
+    if isinstance(exemplars, (str, os.PathLike)) or hasattr(exemplars, "shape") or hasattr(exemplars, "convert"):
+        return UserReferences(images=[exemplars])
+    if isinstance(exemplars, (list, tuple)):
+        if not exemplars:
+            raise InputError("expected at least one exemplar image, got an empty list")
+        return UserReferences(images=list(exemplars))
+    raise InputError(f"expected exemplars as a dict, a list of images or an ExemplarSource, got {type(exemplars).__name__}")
+
+
+class VideoColorizer:
+    """Colorizes gray video from colour exemplars.
+
+    Build it with ``VideoColorizer.from_pretrained()``; call it on a video (path, frame
+    folder, (T, H, W) array or tensor) with exemplars:
+
+    - ``{frame_index: image_or_path}``: explicit exemplars for 0-based frames;
+    - a list of images or paths: assigned to key frames (shot starts) by similarity;
+    - an ``ExemplarSource``: e.g. a reference bank retriever.
+    """
+
+    def __init__(self, config: ColorizerConfig, encoder: LuminanceEncoder, device: torch.device):
+        self.config = config
+        self.encoder = encoder.to(device)
+        self.device = device
+
+    @classmethod
+    def from_pretrained(cls, name: str = "default", device: str | torch.device = "auto", **overrides: Any) -> "VideoColorizer":
+        """Build a named variant ('default', 'fast', 'quality'); ``overrides`` replace top-level
+        config fields, e.g. ``working_size=320``."""
+        config = get_config(name)
+        if overrides:
+            config = dataclasses.replace(config, **overrides)
+        return cls(config, LuminanceEncoder(config.encoder), resolve_device(device))
+
+    # -- stage 1 ------------------------------------------------------------------
+    def plan(self, video: Any, exemplars: Any) -> tuple[FrameSource, VideoPlan, list[Exemplar]]:
+        """First pass: open the video, find shots and key frames, and get their exemplars."""
+        source = open_video(video)
+        src = _as_source(exemplars)
+        wanted = set(getattr(src, "explicit_frames", []))
+        plan = plan_video(source.gray_frames(), wanted=wanted, config=self.config.shots)
+        if plan.num_frames == 0:
+            raise InputError(f"expected at least one frame, got none from {source.path or 'the input'}")
+        for f in sorted(wanted):
+            if f >= plan.num_frames:
+                raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {f} ({plan.num_frames} frames)")
+        if not self.config.detect_shots:
+            plan.shot_starts = [0]
+        with torch.no_grad():
+            found = src.exemplars_for(plan.keyframes, self.encoder)
+        for ex in found:
+            if not 0 <= ex.frame < plan.num_frames:
+                raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {ex.frame} from {ex.source}")
+        if not found:
+            raise InputError("expected at least one key frame to receive an exemplar, but none matched")
+        return source, plan, found
+
+    # -- stage 2 ------------------------------------------------------------------
+    def _engine(self, plan: VideoPlan, exemplars: list[Exemplar]) -> PropagationEngine:
+        grays = {k.index: k.gray for k in plan.keyframes}
+        anchors = {}
+        with torch.no_grad():
+            for ex in exemplars:
+                anchors[ex.frame] = prepare_exemplar(
+                    ex,
+                    self.encoder,
+                    self.config.working_size,
+                    self.device,
+                    frame_gray=grays.get(ex.frame),
+                    aligned_tolerance=self.config.propagation.aligned_tolerance,
+                )
+        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, self.device)
+
+    def stream(self, video: Any, exemplars: Any) -> Iterator[ColorizedFrame]:
+        """Yield ``ColorizedFrame``s in order as they are done (a generator)."""
+        source, plan, found = self.plan(video, exemplars)
+        yield from self._engine(plan, found).run(source.gray_frames())
+
+    def __call__(self, video: Any, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
+        """Colorize a whole video in memory; see ``colorize_to`` for long videos."""
+        source, plan, found = self.plan(video, exemplars)
+        frames, conf = [], []
+        for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
+            frames.append(out.rgb)
+            conf.append(out.confidence)
+        return ColorizationResult(np.stack(frames), np.stack(conf), found, plan.shot_starts, source.fps, source.names)
+
+    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
+        """Colorize and stream the frames to ``output`` (video file or PNG folder) without
+        keeping them in memory. The output appears only once it is complete."""
+        source = open_video(video)
+        out_path = check_output_path(output, source.path)
+        source, plan, found = self.plan(source, exemplars)
+        conf = []
+        audio = source.path if source.has_audio else None
+        with open_writer(out_path, source.fps, names=source.names, audio_from=audio) as writer:
+            for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
+                writer.write(out.rgb)
+                conf.append(out.confidence)
+        return ColorizationResult(None, np.stack(conf), found, plan.shot_starts, source.fps, source.names, out_path)
+
+
+def _progress(frames: Iterator[ColorizedFrame], total: int, enabled: bool) -> Iterator[ColorizedFrame]:
+    if not enabled:
+        yield from frames
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit="frame", desc="colorizing", dynamic_ncols=True) as bar:
+        for frame in frames:
+            yield frame
+            bar.update(1)
+
+
+def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name: str = "default", device: str = "auto", progress: bool = False, **overrides: Any) -> ColorizationResult:
+    """One line: colorize ``input`` into ``output`` with ``exemplars``.
+
+    >>> import numpy as np, tempfile, os, exemplar_vc
+    >>> gray = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (3, 48, 1))
+    >>> ref = np.zeros((48, 64, 3), np.uint8); ref[..., 0] = gray[0]
+    >>> out = os.path.join(tempfile.mkdtemp(), "frames")
+    >>> result = exemplar_vc.colorize(gray, out, exemplars={0: ref})
+    >>> len(os.listdir(out)), len(result)
+    (3, 3)
+    """
+    colorizer = VideoColorizer.from_pretrained(name, device=device, **overrides)
+    return colorizer.colorize_to(input, output, exemplars=exemplars, progress=progress)

@@ -1,0 +1,19 @@
+"""Stage 2: global and local correspondence, bidirectional propagation, guided upsampling."""
+
+from .engine import ColorizedFrame, PropagationEngine
+from .frames import FrameData, PreparedExemplar, analyse_frame, prepare_exemplar
+from .fusion import DirectionState, merge_directions, step
+from .upsample import guided_upsample
+
+__all__ = [
+    "ColorizedFrame",
+    "PropagationEngine",
+    "FrameData",
+    "PreparedExemplar",
+    "analyse_frame",
+    "prepare_exemplar",
+    "DirectionState",
+    "merge_directions",
+    "step",
+    "guided_upsample",
+]

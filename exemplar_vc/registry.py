@@ -1,0 +1,31 @@
+"""Named pipeline variants: small builders of frozen configs, listed by name."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .config import ColorizerConfig
+
+__all__ = ["register_variant", "get_config", "available_variants"]
+
+_VARIANTS: dict[str, Callable[[], ColorizerConfig]] = {}
+
+
+def register_variant(name: str, builder: Callable[[], ColorizerConfig]) -> None:
+    """Add a named variant; ``builder`` returns its config."""
+    _VARIANTS[name] = builder
+
+
+def available_variants() -> list[str]:
+    return sorted(_VARIANTS)
+
+
+def get_config(name: str) -> ColorizerConfig:
+    if name not in _VARIANTS:
+        raise ValueError(f"expected a variant name in {available_variants()}, got {name!r}")
+    return _VARIANTS[name]()
+
+
+register_variant("default", lambda: ColorizerConfig(working_size=256))
+register_variant("fast", lambda: ColorizerConfig(working_size=192))
+register_variant("quality", lambda: ColorizerConfig(working_size=384))
