@@ -1,0 +1,67 @@
+"""``exemplar-vc colorize INPUT -o OUTPUT [--exemplar FRAME=IMAGE]... [--references IMAGE_OR_DIR]...``"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import InputError
+from ..io.images import IMAGE_SUFFIXES
+
+__all__ = ["register", "parse_exemplar", "expand_references"]
+
+
+def parse_exemplar(text: str) -> tuple[int, str]:
+    """'12=ref.png' -> (12, 'ref.png')."""
+    frame, sep, image = text.partition("=")
+    if not sep or not frame.strip().isdigit() or not image:
+        raise InputError(f"expected --exemplar FRAME=IMAGE with a 0-based frame number, got {text!r}")
+    return int(frame), image
+
+
+def expand_references(items: list[str]) -> list[str]:
+    """Image paths, with folders replaced by the images they hold (sorted by name)."""
+    paths: list[str] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(str(q) for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InputError(f"expected images in the references folder {item!r}, found none")
+            paths.extend(found)
+        elif p.exists():
+            paths.append(item)
+        else:
+            raise InputError(f"expected a reference image or folder, but {item!r} does not exist")
+    return paths
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..exemplars.user import UserReferences
+    from ..pipeline import VideoColorizer
+
+    explicit = dict(parse_exemplar(e) for e in args.exemplar)
+    references = expand_references(args.references)
+    if not explicit and not references and not getattr(args, "bank", None):
+        raise InputError("expected at least one --exemplar FRAME=IMAGE or --references IMAGE_OR_DIR")
+    overrides = {"working_size": args.working_size} if args.working_size else {}
+    colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **overrides)
+    source = UserReferences(images=references, explicit=explicit)
+    result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
+    used = ", ".join(f"{e.frame}<-{Path(e.origin).name}" for e in result.exemplars)
+    print(f"wrote {len(result)} frames to {result.output} (exemplars: {used})", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("colorize", help="colorize a gray video or frame folder from colour exemplars")
+    p.add_argument("input", help="video file (mp4, mkv, mov, avi) or folder of frames")
+    p.add_argument("-o", "--output", required=True, help="output video (.mp4/.mkv) or folder for PNG frames")
+    p.add_argument("--exemplar", action="append", default=[], metavar="FRAME=IMAGE", help="colour image for a 0-based frame; repeatable")
+    p.add_argument("--references", action="append", default=[], metavar="IMAGE_OR_DIR", help="colour images assigned to key frames automatically; repeatable")
+    p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 256)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--model", default="default", help="named variant: default, fast, quality")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run)
