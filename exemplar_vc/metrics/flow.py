@@ -1,0 +1,50 @@
+"""Dense optical flow (OpenCV DIS), backward warping and forward-backward occlusion masks,
+shared by the warp-error metric and the flow-propagation baseline.
+
+A flow ``f`` from frame A to frame B is (H, W, 2) float32 in pixels (x, y): the pixel
+(x, y) of A is seen at (x + f_x, y + f_y) in B.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["dis_flow", "warp_backward", "consistency_mask"]
+
+
+def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Flow from gray frame ``a`` to gray frame ``b``, both (H, W) uint8; DIS (Kroeger et
+    al., ECCV 2016), OpenCV's MEDIUM preset. Returns (H, W, 2) float32 pixels."""
+    import cv2
+
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return dis.calc(a, b, None)
+
+
+def warp_backward(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample ``image`` (H, W[, C]) at x + flow(x) with bilinear interpolation.
+
+    Returns the warped image (same dtype as float32) and an (H, W) bool mask of the pixels
+    whose source lies inside the image.
+    """
+    import cv2
+
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mx, my = gx + flow[..., 0], gy + flow[..., 1]
+    warped = cv2.remap(image.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    return warped, inside
+
+
+def consistency_mask(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels of A whose flow to B is undone by B's flow back to A.
+
+    Forward-backward check of Sundaram, Brox and Keutzer (ECCV 2010), as used for the
+    warping error by Lai et al. (ECCV 2018): with w = flow_ab(x) and v = flow_ba(x + w),
+    x is kept when |w + v|^2 < 0.01 (|w|^2 + |v|^2) + 0.5 and x + w is inside B.
+    """
+    back, inside = warp_backward(flow_ba, flow_ab)
+    err = np.sum((flow_ab + back) ** 2, axis=-1)
+    bound = 0.01 * (np.sum(flow_ab**2, axis=-1) + np.sum(back**2, axis=-1)) + 0.5
+    return (err < bound) & inside
