@@ -26,7 +26,7 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
-def tiles(Q: int, K: int, tile_elems: int = TILE_ELEMS) -> tuple[int, int]:
+def tiles(Q: int, K: int, tile_elems: int) -> tuple[int, int]:
     """(query block, key block): whole key rows when at least 64 of them fit a tile."""
     if K * 64 <= tile_elems:
         return max(1, min(Q, tile_elems // K)), K
@@ -40,7 +40,7 @@ def _bias(mask, dtype):
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, float("-inf")).unsqueeze(1)
 
 
-def forward(q, k, v, temperature: float, mask=None, tile_elems: int = TILE_ELEMS):
+def forward(q, k, v, temperature: float, mask=None, tile_elems: int | None = None):
     """Returns out (B, Q, V), best (B, Q) raw similarity, idx (B, Q) int64, lse (B, Q).
 
     lse = log sum_j exp(s_j / T), the softmax normaliser saved for the backward.
@@ -51,7 +51,7 @@ def forward(q, k, v, temperature: float, mask=None, tile_elems: int = TILE_ELEMS
     qs = q.to(dt) * (1.0 / temperature)
     k, v = k.to(dt), v.to(dt)
     bias = _bias(mask, dt)
-    bq, bk = tiles(Q, K, tile_elems)
+    bq, bk = tiles(Q, K, tile_elems or TILE_ELEMS)
     # Tile buffers are reused: a fresh 16 MiB tensor per tile costs page faults that
     # measured as much as the GEMM itself.
     sbuf = torch.empty(B * bq * bk, dtype=dt, device=q.device)
@@ -107,7 +107,7 @@ def forward(q, k, v, temperature: float, mask=None, tile_elems: int = TILE_ELEMS
     return out, best, idx, lse
 
 
-def backward(grad_out, grad_best, q, k, v, out, idx, lse, temperature: float, mask=None, tile_elems=TILE_ELEMS):
+def backward(grad_out, grad_best, q, k, v, out, idx, lse, temperature: float, mask=None, tile_elems: int | None = None):
     """Gradients (dq, dk, dv) of forward's (out, best), by recomputing the tiles.
 
     With P = softmax(S / T), O = P V: dV = P^T dO, dS = P * (dO V^T - rowsum(dO * O)) / T,
@@ -124,7 +124,7 @@ def backward(grad_out, grad_best, q, k, v, out, idx, lse, temperature: float, ma
     rowdot = (go * out.to(dt)).sum(2)  # D_i = rowsum(dO * O), (B, Q)
     bias = _bias(mask, dt)
     dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
-    bq, bk = tiles(Q, K, tile_elems)
+    bq, bk = tiles(Q, K, tile_elems or TILE_ELEMS)
     for q0 in range(0, Q, bq):
         qsl = slice(q0, q0 + bq)
         for k0 in range(0, K, bk):

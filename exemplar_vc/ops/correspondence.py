@@ -109,7 +109,7 @@ def _correspondence_backward_op(
     go = torch.zeros_like(o) if grad_values is None else grad_values.reshape(o.transpose(1, 2).shape).transpose(1, 2)
     gb = None if grad_best is None else grad_best.reshape(B, -1)
     dq, dk, dv = aten_path.backward(go, gb, q, k, v, o, argmax.reshape(B, -1), lse, temperature, m)
-    N, _, _, Hk, Wk = keys.shape
+    _, N, _, Hk, Wk = keys.shape
     return (
         dq.transpose(1, 2).reshape(query.shape).to(query.dtype),
         dk.reshape(B, N, Hk, Wk, C).permute(0, 1, 4, 2, 3).contiguous().to(keys.dtype),
