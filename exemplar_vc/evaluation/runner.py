@@ -1,0 +1,219 @@
+"""Run protocols on colour clips: make the gray input and exemplars, run the pipeline and
+the baselines on the same input, time them, and score every output against the truth."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, open_video
+from .baselines import BASELINES
+from .memory import PeakMemory
+from .protocols import PROTOCOLS, make_gray, protocol_exemplars
+from .results import ClipResult, EvalReport, MethodResult
+from .scoring import METRICS, score, score_ground_truth
+
+__all__ = ["METHODS", "find_clips", "load_clip", "evaluate_clip", "evaluate", "machine_info"]
+
+METHODS = ("pipeline",) + tuple(BASELINES)
+
+
+def find_clips(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Expand inputs into clips: a video file or a folder of frames is one clip; a folder
+    of videos or of frame folders gives each of them, sorted by name."""
+    clips: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if not p.exists():
+            raise InputError(f"expected a colour clip, frame folder or folder of clips, but {str(p)!r} does not exist")
+        if p.is_file():
+            clips.append(p)
+            continue
+        entries = sorted(p.iterdir())
+        if any(e.is_file() and e.suffix.lower() in IMAGE_SUFFIXES for e in entries):
+            clips.append(p)
+            continue
+        found = [e for e in entries if (e.is_file() and e.suffix.lower() in VIDEO_SUFFIXES) or (e.is_dir() and any(q.suffix.lower() in IMAGE_SUFFIXES for q in e.iterdir()))]
+        if not found:
+            raise InputError(f"expected videos, frames or frame folders in {str(p)!r}, found none")
+        clips.extend(found)
+    return clips
+
+
+def load_clip(path: str | os.PathLike, max_frames: int | None = None) -> np.ndarray:
+    """(T, H, W, 3) uint8 RGB frames of a colour clip (the first ``max_frames`` if given)."""
+    frames = []
+    for f in open_video(path).rgb_frames():
+        frames.append(f)
+        if max_frames and len(frames) >= max_frames:
+            break
+    if not frames:
+        raise InputError(f"expected frames in {str(path)!r}, found none")
+    return np.stack(frames)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        out = fn()
+        seconds = time.perf_counter() - start
+    return out, seconds, mem.peak_increase_mib
+
+
+def _method_result(name: str, out: np.ndarray, gt: np.ndarray, seconds: float, mem: float, metric_names: Sequence[str], extra: dict | None) -> MethodResult:
+    from ..metrics import cdc_curve, psnr_frames
+
+    return MethodResult(
+        method=name,
+        metrics=score(out, gt, metric_names, extra),
+        seconds=seconds,
+        fps=len(gt) / max(seconds, 1e-12),
+        peak_mem_mib=mem,
+        psnr_curve=psnr_frames(out, gt).tolist(),
+        cdc_curve=cdc_curve(out).tolist() if len(out) > 1 else [],
+    )
+
+
+def evaluate_clip(
+    name: str,
+    gt: np.ndarray,
+    protocol: str,
+    colorizer: Any = None,
+    methods: Sequence[str] = METHODS,
+    metric_names: Sequence[str] = tuple(METRICS),
+    bank: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
+    extra_metrics: dict[str, Callable] | None = None,
+) -> ClipResult:
+    """One clip ((T, H, W, 3) uint8 RGB ground truth) under one protocol.
+
+    ``colorizer`` is a ``VideoColorizer`` (needed for the "pipeline" method and for the
+    retrieval protocol); baselines get the same exemplars as the pipeline.
+    """
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise InputError(f"expected methods among {list(METHODS)}, got {unknown}")
+    if protocol not in PROTOCOLS:
+        raise InputError(f"expected a protocol in {list(PROTOCOLS)}, got {protocol!r}")
+    gray = make_gray(gt)
+    source = protocol_exemplars(protocol, gt, bank)
+    outputs: dict[str, np.ndarray] = {}
+    results: dict[str, MethodResult] = {}
+    confidence = None
+    if "pipeline" in methods or protocol == "retrieval":
+        if colorizer is None:
+            raise InputError("expected a colorizer for the pipeline method or the retrieval protocol, got None")
+    if "pipeline" in methods:
+        res, seconds, mem = _timed(lambda: colorizer(gray, exemplars=source))
+        outputs["pipeline"], confidence = res.frames, res.confidence
+        exemplars = {e.frame: e.image for e in res.exemplars}
+        results["pipeline"] = _method_result("pipeline", res.frames, gt, seconds, mem, metric_names, extra_metrics)
+    elif protocol == "retrieval":
+        _, _, found = colorizer.plan(gray, source)
+        exemplars = {e.frame: e.image for e in found}
+    else:
+        exemplars = source
+    for m in methods:
+        if m in BASELINES:
+            out, seconds, mem = _timed(lambda: BASELINES[m](gray, exemplars))
+            outputs[m] = out
+            results[m] = _method_result(m, out, gt, seconds, mem, metric_names, extra_metrics)
+    from ..metrics import cdc_curve
+
+    clip = ClipResult(
+        clip=name,
+        protocol=protocol,
+        num_frames=len(gt),
+        size=(int(gt.shape[1]), int(gt.shape[2])),
+        exemplar_frames=sorted(int(f) for f in exemplars),
+        methods=results,
+        ground_truth=score_ground_truth(gt, metric_names),
+        gt_cdc_curve=cdc_curve(gt).tolist() if len(gt) > 1 else [],
+    )
+    if report_dir is not None:
+        from .report import write_clip_page
+
+        clip.page = write_clip_page(report_dir, clip, gray, outputs, gt, confidence)
+    return clip
+
+
+def machine_info() -> dict[str, Any]:
+    """Where and on what code a run happened."""
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "commit": commit,
+    }
+
+
+def evaluate(
+    inputs: Sequence[str | os.PathLike],
+    protocols: Sequence[str] = ("first-frame",),
+    colorizer: Any = None,
+    methods: Sequence[str] = METHODS,
+    metric_names: Sequence[str] = tuple(METRICS),
+    bank: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = None,
+    max_frames: int | None = None,
+    extra_metrics: dict[str, Callable] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> EvalReport:
+    """Every protocol on every clip found in ``inputs``; returns an ``EvalReport``.
+    Writes an HTML report (index.html, one page per clip) when ``report_dir`` is given."""
+    for p in protocols:
+        if p not in PROTOCOLS:
+            raise InputError(f"expected protocols among {list(PROTOCOLS)}, got {p!r}")
+    paths = find_clips(inputs)
+    clips = []
+    warm = colorizer is None or "pipeline" not in methods
+    for path in paths:
+        gt = load_clip(path, max_frames)
+        name = path.stem if path.is_file() else path.name
+        if not warm:  # first call pays one-off costs (allocator, kernels): keep it out of fps
+            colorizer(make_gray(gt[:2]), exemplars={0: gt[0]})
+            warm = True
+        for protocol in protocols:
+            if log:
+                log(f"{name} ({len(gt)} frames), {protocol}")
+            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics))
+        del gt
+    settings = {
+        "inputs": [str(p) for p in paths],
+        "protocols": list(protocols),
+        "methods": list(methods),
+        "metrics": list(metric_names) + sorted(extra_metrics or {}),
+        "max_frames": max_frames,
+        "colorizer": _describe(colorizer),
+        "memory": "peak RSS increase during the method call, sampled every 5 ms, MiB",
+        "machine": machine_info(),
+    }
+    report = EvalReport(clips, settings)
+    if report_dir is not None:
+        from .report import write_index
+
+        write_index(report_dir, report)
+    return report
+
+
+def _describe(colorizer: Any) -> Any:
+    if colorizer is None:
+        return None
+    config = getattr(colorizer, "config", None)
+    return {"working_size": getattr(config, "working_size", None), "device": str(getattr(colorizer, "device", ""))}
