@@ -1,0 +1,141 @@
+"""Backward warping of an image or feature map by a dense flow field.
+
+``warp`` is the custom op ``exemplar_vc::warp``. CPU path: ATen ``grid_sample`` (bilinear,
+zeros padding, pixel-centre coordinates), which is already one fused kernel; GPU path: a
+Triton kernel. The backward uses ATen's grid-sampler backward on every device.
+
+Border handling: the sample point for output pixel (y, x) is (x + flow_x, y + flow_y) in
+pixel units; each of its four bilinear taps that falls outside the image contributes
+zero, and ``valid`` is 1 exactly where the point lies in [0, W-1] x [0, H-1] (no tap
+needed from outside), else 0. Multiply by ``valid`` to discard the darkened border.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from ._checks import check_dims, check_float
+from ._triton import triton_status
+
+__all__ = ["WarpResult", "warp", "Warp", "warp_path"]
+
+
+class WarpResult(NamedTuple):
+    """warped: (B, C, H, W), dtype of x; valid: (B, 1, H, W), dtype of x, 1.0 where the
+    sample point lies inside the image, else 0.0."""
+
+    warped: Tensor
+    valid: Tensor
+
+
+def warp_path(device: torch.device, dtype: torch.dtype) -> tuple[str, str]:
+    """(path, why) the forward takes for tensors on ``device`` of ``dtype``."""
+    if device.type != "cuda":
+        return "aten", "ATen grid_sample: already a single fused kernel on the CPU"
+    ok, why = triton_status()
+    if not ok:
+        return "aten", f"ATen grid_sample on CUDA: {why}"
+    if dtype == torch.float64:
+        return "aten", "ATen grid_sample on CUDA: the Triton kernel takes fp16/bf16/fp32, not fp64"
+    return "triton", "Triton kernel: four taps and the validity mask in one pass"
+
+
+def _grid(flow: Tensor) -> Tensor:
+    # Pixel-centre normalisation (align_corners=False): g = (2 p + 1) / size - 1 maps
+    # back to p exactly in grid_sample's unnormalisation, also for size 1.
+    B, _, H, W = flow.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(H, dtype=flow.dtype, device=flow.device),
+        torch.arange(W, dtype=flow.dtype, device=flow.device),
+        indexing="ij",
+    )
+    gx = (2 * (xs + flow[:, 0]) + 1) / W - 1
+    gy = (2 * (ys + flow[:, 1]) + 1) / H - 1
+    return torch.stack([gx, gy], dim=-1)  # (B, H, W, 2)
+
+
+def _valid(flow: Tensor) -> Tensor:
+    B, _, H, W = flow.shape
+    px = flow[:, 0] + torch.arange(W, dtype=flow.dtype, device=flow.device)
+    py = flow[:, 1] + torch.arange(H, dtype=flow.dtype, device=flow.device).view(H, 1)
+    return ((px >= 0) & (px <= W - 1) & (py >= 0) & (py <= H - 1)).unsqueeze(1)
+
+
+@torch.library.custom_op("exemplar_vc::warp", mutates_args=())
+def _warp_op(x: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    """(warped, valid); see ``warp``."""
+    if warp_path(x.device, x.dtype)[0] == "triton":
+        from . import _warp_triton as triton_path
+
+        return triton_path.forward(x, flow)
+    out = torch.nn.functional.grid_sample(x, _grid(flow).to(x.dtype), "bilinear", "zeros", align_corners=False)
+    return out, _valid(flow).to(x.dtype)
+
+
+@_warp_op.register_fake
+def _(x, flow):
+    B, _, H, W = x.shape
+    return torch.empty_like(x), x.new_empty(B, 1, H, W)
+
+
+def _setup_context(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+    ctx.mark_non_differentiable(output[1])
+
+
+def _backward(ctx, grad_out, _grad_valid):
+    x, flow = ctx.saved_tensors
+    H, W = x.shape[-2:]
+    grid = _grid(flow).to(x.dtype)
+    mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1]]
+    # interpolation 0 = bilinear, padding 0 = zeros, align_corners False: as the forward.
+    dx, dgrid = torch.ops.aten.grid_sampler_2d_backward(grad_out, x, grid, 0, 0, False, mask)
+    dflow = None
+    if dgrid is not None:
+        # d g_x / d flow_x = 2 / W, d g_y / d flow_y = 2 / H (see _grid).
+        dflow = torch.stack([dgrid[..., 0] * (2 / W), dgrid[..., 1] * (2 / H)], dim=1).to(flow.dtype)
+    return dx, dflow
+
+
+_warp_op.register_autograd(_backward, setup_context=_setup_context)
+
+
+def warp(x: Tensor, flow: Tensor) -> WarpResult:
+    """Backward-warp ``x`` by ``flow``: warped[:, :, y, x] = x at (x + flow_x, y + flow_y).
+
+    Args:
+        x: (B, C, H, W) float image or features (any range, e.g. ab chroma).
+        flow: (B, 2, H, W) float, pixels; channel 0 = dx, channel 1 = dy (OpenCV's
+            ``calcOpticalFlow*`` order, flow from the output frame to ``x``'s frame).
+
+    Returns ``WarpResult(warped, valid)``; see the module doc for the border handling.
+    Differentiable in x and flow.
+
+    >>> import torch
+    >>> img = torch.arange(12.).view(1, 1, 3, 4)
+    >>> flow = torch.zeros(1, 2, 3, 4); flow[:, 0] = 1.0  # read one pixel to the right
+    >>> res = warp(img, flow)
+    >>> res.warped[0, 0, 0].tolist(), res.valid[0, 0, 0].tolist()
+    ([1.0, 2.0, 3.0, 0.0], [1.0, 1.0, 1.0, 0.0])
+    """
+    check_float("x", x)
+    check_float("flow", flow)
+    check_dims("x", x, "B, C, H, W")
+    if flow.dim() != 4 or flow.shape[1] != 2 or flow.shape[0] != x.shape[0] or flow.shape[2:] != x.shape[2:]:
+        raise ValueError(f"expected flow of shape ({x.shape[0]}, 2, {x.shape[2]}, {x.shape[3]}), got {tuple(flow.shape)}")
+    return WarpResult(*_warp_op(x, flow))
+
+
+class Warp(nn.Module):
+    """``warp`` as a module (no parameters).
+
+    >>> import torch
+    >>> Warp()(torch.rand(2, 3, 5, 6), torch.zeros(2, 2, 5, 6)).valid.all().item()
+    True
+    """
+
+    def forward(self, x: Tensor, flow: Tensor) -> WarpResult:
+        return warp(x, flow)
