@@ -8,6 +8,7 @@ float. Per-frame variants (``*_frames``, ``cdc_curve``) return numpy arrays for 
 from .cdc import CDC_STEPS, cdc, cdc_curve, cdc_step
 from .colorfulness import colorfulness, colorfulness_frames, colorfulness_ratio
 from .fd_effnet import effnet_features, fd_effnet
+from .fid import fid
 from .fidelity import psnr, psnr_ab, psnr_frames, ssim, ssim_ab, ssim_frames
 from .frames import as_frames
 from .frechet import frechet_distance, gaussian_stats
@@ -30,6 +31,7 @@ __all__ = [
     "warp_error",
     "warp_error_frames",
     "fd_effnet",
+    "fid",
     "effnet_features",
     "frechet_distance",
     "gaussian_stats",
