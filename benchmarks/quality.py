@@ -1,0 +1,70 @@
+"""Quality benchmark: the pipeline and the two reference baselines on real colour clips
+under the first-frame and every-50 protocols; every metric, fps and peak memory.
+
+    nice python benchmarks/quality.py --clips ../shared/data/clips --out benchmarks/results/quality.json
+
+Prints the markdown tables recorded in benchmarks/README.md ("## Quality") and writes
+the JSON (machine, commit, dirty files, settings, per-clip and overall numbers). The
+pipeline is warmed up once; fps and memory come from one measured call per clip and
+protocol (the speed benchmark measures speed with repeats).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _dirty() -> list[str]:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, cwd=ROOT, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line[3:] for line in out.splitlines()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from exemplar_vc.evaluation import evaluate, markdown_report
+    from exemplar_vc.pipeline import VideoColorizer
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clips", default=str(ROOT.parent / "shared" / "data" / "clips"), help="folder of colour clips")
+    p.add_argument("--protocol", action="append", choices=["first-frame", "every-50"], help="default: both")
+    p.add_argument("--out", default=None, help="JSON output path")
+    p.add_argument("--markdown", default=None, help="markdown output path")
+    p.add_argument("--report", default=None, help="HTML report folder")
+    p.add_argument("--max-frames", type=int, default=None)
+    p.add_argument("--model", default="default")
+    args = p.parse_args(argv)
+
+    start = time.time()
+    colorizer = VideoColorizer.from_pretrained(args.model, device="cpu")
+    report = evaluate(
+        [args.clips],
+        args.protocol or ["first-frame", "every-50"],
+        colorizer=colorizer,
+        report_dir=args.report,
+        max_frames=args.max_frames,
+        log=lambda m: print(f"[{time.time() - start:6.0f} s] {m}", file=sys.stderr, flush=True),
+    )
+    report.settings["command"] = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report.settings["dirty_files"] = _dirty()
+    report.settings["total_seconds"] = time.time() - start
+    text = markdown_report(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
+    if args.markdown:
+        Path(args.markdown).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
