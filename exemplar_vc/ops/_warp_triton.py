@@ -56,7 +56,7 @@ def warp_fwd_kernel(
             acc.to(out_ptr.dtype.element_ty), mask=p_in[:, None] & c_in[None, :],
         )
     inside = (px >= 0) & (px <= W - 1) & (py >= 0) & (py <= H - 1)
-    tl.store(valid_ptr + b * H * W + rp, inside.to(valid_ptr.dtype.element_ty), mask=p_in)
+    tl.store(valid_ptr + b * H * W + rp, tl.where(inside, 1.0, 0.0).to(valid_ptr.dtype.element_ty), mask=p_in)
 
 
 def launch_config(C: int) -> dict:
