@@ -14,7 +14,7 @@ _PATHS = {"correspondence": correspondence_path, "local_attention": local_attent
 _BACKWARD = {
     "correspondence": "ATen tiles recomputed from the saved log-sum-exp (all devices)",
     "local_attention": "ATen offset loop recomputed from the saved log-sum-exp (all devices)",
-    "warp": "ATen grid_sampler_2d_backward (all devices)",
+    "warp": "ATen scatter of the four bilinear taps (all devices)",
 }
 
 

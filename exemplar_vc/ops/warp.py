@@ -1,17 +1,14 @@
 """Backward warping of an image or feature map by a dense flow field.
 
-``warp`` is the custom op ``exemplar_vc::warp``. CPU path: ATen ``grid_sample`` (bilinear,
-zeros padding, pixel-centre coordinates), which is already one fused kernel; GPU path: a
-Triton kernel. The backward uses ATen's grid-sampler backward on every device.
+``warp`` is the custom op ``exemplar_vc::warp``. CPU path: four bilinear taps gathered in
+ATen from exact pixel coordinates (``_warp_aten``); GPU path: a Triton kernel. The
+backward (``exemplar_vc::warp_backward``) uses the ATen taps on every device.
 
 Border handling: the sample point for output pixel (y, x) is (x + flow_x, y + flow_y) in
 pixel units; each of its four bilinear taps that falls outside the image contributes
 zero, and ``valid`` is 1 exactly where the point lies in [0, W-1] x [0, H-1] (no tap
 needed from outside), else 0. Multiply by ``valid`` to discard the darkened border.
 
-Precision: grid_sample takes normalised coordinates, so the CPU path's sample points carry
-the rounding of that normalisation, about 2^-24 * max(H, W) pixels in float32 (1e-7
-relative on the output in the doctest); float64 is exact to 1e-15.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from . import _warp_aten as aten_path
 from ._checks import check_dims, check_float
 from ._triton import triton_status
 
@@ -38,34 +36,13 @@ class WarpResult(NamedTuple):
 def warp_path(device: torch.device, dtype: torch.dtype) -> tuple[str, str]:
     """(path, why) the forward takes for tensors on ``device`` of ``dtype``."""
     if device.type != "cuda":
-        return "aten", "ATen grid_sample: already a single fused kernel on the CPU"
+        return "aten", "ATen gather of the four bilinear taps, exact pixel coordinates"
     ok, why = triton_status()
     if not ok:
-        return "aten", f"ATen grid_sample on CUDA: {why}"
+        return "aten", f"ATen taps on CUDA: {why}"
     if dtype == torch.float64:
-        return "aten", "ATen grid_sample on CUDA: the Triton kernel takes fp16/bf16/fp32, not fp64"
+        return "aten", "ATen taps on CUDA: the Triton kernel takes fp16/bf16/fp32, not fp64"
     return "triton", "Triton kernel: four taps and the validity mask in one pass"
-
-
-def _grid(flow: Tensor) -> Tensor:
-    # Pixel-centre normalisation (align_corners=False): g = (2 p + 1) / size - 1 maps
-    # back to p exactly in grid_sample's unnormalisation, also for size 1.
-    B, _, H, W = flow.shape
-    ys, xs = torch.meshgrid(
-        torch.arange(H, dtype=flow.dtype, device=flow.device),
-        torch.arange(W, dtype=flow.dtype, device=flow.device),
-        indexing="ij",
-    )
-    gx = (2 * (xs + flow[:, 0]) + 1) / W - 1
-    gy = (2 * (ys + flow[:, 1]) + 1) / H - 1
-    return torch.stack([gx, gy], dim=-1)  # (B, H, W, 2)
-
-
-def _valid(flow: Tensor) -> Tensor:
-    B, _, H, W = flow.shape
-    px = flow[:, 0] + torch.arange(W, dtype=flow.dtype, device=flow.device)
-    py = flow[:, 1] + torch.arange(H, dtype=flow.dtype, device=flow.device).view(H, 1)
-    return ((px >= 0) & (px <= W - 1) & (py >= 0) & (py <= H - 1)).unsqueeze(1)
 
 
 @torch.library.custom_op("exemplar_vc::warp", mutates_args=())
@@ -75,8 +52,7 @@ def _warp_op(x: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
         from . import _warp_triton as triton_path
 
         return triton_path.forward(x, flow)
-    out = torch.nn.functional.grid_sample(x, _grid(flow).to(x.dtype), "bilinear", "zeros", align_corners=False)
-    return out, _valid(flow).to(x.dtype)
+    return aten_path.forward(x, flow)
 
 
 @_warp_op.register_fake
@@ -90,18 +66,21 @@ def _setup_context(ctx, inputs, output):
     ctx.mark_non_differentiable(output[1])
 
 
+@torch.library.custom_op("exemplar_vc::warp_backward", mutates_args=())
+def _warp_backward_op(grad_out: Tensor, x: Tensor, flow: Tensor) -> tuple[Tensor, Tensor]:
+    """Gradients for (x, flow), by the ATen taps on every device."""
+    dx, dflow = aten_path.backward(grad_out, x, flow)
+    return dx, dflow.to(flow.dtype)
+
+
+@_warp_backward_op.register_fake
+def _(grad_out, x, flow):
+    return torch.empty_like(x), torch.empty_like(flow)
+
+
 def _backward(ctx, grad_out, _grad_valid):
     x, flow = ctx.saved_tensors
-    H, W = x.shape[-2:]
-    grid = _grid(flow).to(x.dtype)
-    mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1]]
-    # interpolation 0 = bilinear, padding 0 = zeros, align_corners False: as the forward.
-    dx, dgrid = torch.ops.aten.grid_sampler_2d_backward(grad_out, x, grid, 0, 0, False, mask)
-    dflow = None
-    if dgrid is not None:
-        # d g_x / d flow_x = 2 / W, d g_y / d flow_y = 2 / H (see _grid).
-        dflow = torch.stack([dgrid[..., 0] * (2 / W), dgrid[..., 1] * (2 / H)], dim=1).to(flow.dtype)
-    return dx, dflow
+    return _warp_backward_op(grad_out, x, flow)
 
 
 _warp_op.register_autograd(_backward, setup_context=_setup_context)
@@ -122,7 +101,7 @@ def warp(x: Tensor, flow: Tensor) -> WarpResult:
     >>> img = torch.arange(12.).view(1, 1, 3, 4)
     >>> flow = torch.zeros(1, 2, 3, 4); flow[:, 0] = 1.0  # read one pixel to the right
     >>> res = warp(img, flow)
-    >>> [round(v, 4) for v in res.warped[0, 0, 0].tolist()], res.valid[0, 0, 0].tolist()
+    >>> res.warped[0, 0, 0].tolist(), res.valid[0, 0, 0].tolist()
     ([1.0, 2.0, 3.0, 0.0], [1.0, 1.0, 1.0, 0.0])
     """
     check_float("x", x)
