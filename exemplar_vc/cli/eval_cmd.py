@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
     if "retrieval" in protocols and not args.bank:
         raise InputError("expected --bank DIR with --protocol retrieval")
     methods = parse_list(args.methods, METHODS, "methods")
-    metric_names = parse_list(args.metrics, tuple(METRICS), "metrics")
+    metric_names = parse_list(args.metrics, METRICS, "metrics")
     extra = {}
     if args.fid_weights:
         from ..metrics.fid import fid

@@ -7,7 +7,7 @@ from .memory import PeakMemory
 from .protocols import PROTOCOLS, exemplar_frames, make_gray, protocol_exemplars
 from .results import ClipResult, EvalReport, MethodResult
 from .runner import METHODS, evaluate, evaluate_clip, find_clips, load_clip
-from .scoring import METRICS, score
+from .scoring import METRICS, ClipScorer, score
 from .tables import markdown_clips, markdown_overall, markdown_report
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "find_clips",
     "load_clip",
     "score",
+    "ClipScorer",
     "markdown_clips",
     "markdown_overall",
     "markdown_report",

@@ -5,7 +5,10 @@ clip from the next in a single process. Instead a thread samples the current RSS
 ``/proc/self/statm``) every few milliseconds during the call; the result is the peak
 seen minus the RSS just before the call: the memory the call itself added. Short
 spikes between two samples can be missed, so it is a lower bound within about one
-sampling interval. On CUDA, ``torch.cuda.max_memory_allocated`` is reported as well.
+sampling interval. Before the call, garbage is collected and glibc is asked to return
+freed heap to the system (``malloc_trim``), so memory freed by an earlier call is not
+silently reused and reported as zero. On CUDA, ``torch.cuda.max_memory_allocated`` is
+reported as well.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class PeakMemory:
     cuda_peak_bytes: int | None = None
 
     def __enter__(self) -> "PeakMemory":
+        _release_free_memory()
         self._stop = threading.Event()
         self._cuda = _cuda_reset()
         self.start_bytes = self.peak_bytes = current_rss_bytes()
@@ -78,6 +82,18 @@ class PeakMemory:
     def peak_rss_mib(self) -> float:
         """Peak RSS of the whole process during the call, MiB."""
         return self.peak_bytes / 2**20
+
+
+def _release_free_memory() -> None:
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
 
 
 def _cuda_reset() -> bool:

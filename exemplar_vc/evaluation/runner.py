@@ -18,7 +18,7 @@ from .baselines import BASELINES
 from .memory import PeakMemory
 from .protocols import PROTOCOLS, make_gray, protocol_exemplars
 from .results import ClipResult, EvalReport, MethodResult
-from .scoring import METRICS, score, score_ground_truth
+from .scoring import METRICS, ClipScorer
 
 __all__ = ["METHODS", "find_clips", "load_clip", "evaluate_clip", "evaluate", "machine_info"]
 
@@ -67,12 +67,13 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, seconds, mem.peak_increase_mib
 
 
-def _method_result(name: str, out: np.ndarray, gt: np.ndarray, seconds: float, mem: float, metric_names: Sequence[str], extra: dict | None) -> MethodResult:
+def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: float, mem: float, metric_names: Sequence[str]) -> MethodResult:
     from ..metrics import cdc_curve, psnr_frames
 
+    gt = scorer.gt
     return MethodResult(
         method=name,
-        metrics=score(out, gt, metric_names, extra),
+        metrics=scorer.score(out, metric_names),
         seconds=seconds,
         fps=len(gt) / max(seconds, 1e-12),
         peak_mem_mib=mem,
@@ -87,21 +88,25 @@ def evaluate_clip(
     protocol: str,
     colorizer: Any = None,
     methods: Sequence[str] = METHODS,
-    metric_names: Sequence[str] = tuple(METRICS),
+    metric_names: Sequence[str] = METRICS,
     bank: str | os.PathLike | None = None,
     report_dir: str | os.PathLike | None = None,
     extra_metrics: dict[str, Callable] | None = None,
+    scorer: ClipScorer | None = None,
 ) -> ClipResult:
     """One clip ((T, H, W, 3) uint8 RGB ground truth) under one protocol.
 
     ``colorizer`` is a ``VideoColorizer`` (needed for the "pipeline" method and for the
-    retrieval protocol); baselines get the same exemplars as the pipeline.
+    retrieval protocol); baselines get the same exemplars as the pipeline. ``scorer``:
+    a ``ClipScorer`` of this ground truth to share across protocols (made if None).
     """
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InputError(f"expected methods among {list(METHODS)}, got {unknown}")
     if protocol not in PROTOCOLS:
         raise InputError(f"expected a protocol in {list(PROTOCOLS)}, got {protocol!r}")
+    if scorer is None:
+        scorer = ClipScorer(gt, extra_metrics)
     gray = make_gray(gt)
     source = protocol_exemplars(protocol, gt, bank)
     outputs: dict[str, np.ndarray] = {}
@@ -114,7 +119,7 @@ def evaluate_clip(
         res, seconds, mem = _timed(lambda: colorizer(gray, exemplars=source))
         outputs["pipeline"], confidence = res.frames, res.confidence
         exemplars = {e.frame: e.image for e in res.exemplars}
-        results["pipeline"] = _method_result("pipeline", res.frames, gt, seconds, mem, metric_names, extra_metrics)
+        results["pipeline"] = _method_result("pipeline", res.frames, scorer, seconds, mem, metric_names)
     elif protocol == "retrieval":
         _, _, found = colorizer.plan(gray, source)
         exemplars = {e.frame: e.image for e in found}
@@ -124,7 +129,7 @@ def evaluate_clip(
         if m in BASELINES:
             out, seconds, mem = _timed(lambda: BASELINES[m](gray, exemplars))
             outputs[m] = out
-            results[m] = _method_result(m, out, gt, seconds, mem, metric_names, extra_metrics)
+            results[m] = _method_result(m, out, scorer, seconds, mem, metric_names)
     from ..metrics import cdc_curve
 
     clip = ClipResult(
@@ -134,7 +139,7 @@ def evaluate_clip(
         size=(int(gt.shape[1]), int(gt.shape[2])),
         exemplar_frames=sorted(int(f) for f in exemplars),
         methods=results,
-        ground_truth=score_ground_truth(gt, metric_names),
+        ground_truth=scorer.ground_truth(metric_names),
         gt_cdc_curve=cdc_curve(gt).tolist() if len(gt) > 1 else [],
     )
     if report_dir is not None:
@@ -168,7 +173,7 @@ def evaluate(
     protocols: Sequence[str] = ("first-frame",),
     colorizer: Any = None,
     methods: Sequence[str] = METHODS,
-    metric_names: Sequence[str] = tuple(METRICS),
+    metric_names: Sequence[str] = METRICS,
     bank: str | os.PathLike | None = None,
     report_dir: str | os.PathLike | None = None,
     max_frames: int | None = None,
@@ -189,11 +194,12 @@ def evaluate(
         if not warm:  # first call pays one-off costs (allocator, kernels): keep it out of fps
             colorizer(make_gray(gt[:2]), exemplars={0: gt[0]})
             warm = True
+        scorer = ClipScorer(gt, extra_metrics)
         for protocol in protocols:
             if log:
                 log(f"{name} ({len(gt)} frames), {protocol}")
-            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics))
-        del gt
+            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer))
+        del gt, scorer
     settings = {
         "inputs": [str(p) for p in paths],
         "protocols": list(protocols),

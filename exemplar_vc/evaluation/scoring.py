@@ -1,4 +1,9 @@
-"""All metrics of one output against its ground truth, by name, in one place."""
+"""All metrics of one output against its ground truth, by name, in one place.
+
+``ClipScorer`` computes what depends on the ground truth only (its optical flow and
+occlusion masks for the warp error, its EfficientNet feature statistics) once per clip
+and reuses it for every method and protocol.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +14,79 @@ import numpy as np
 from .. import metrics as M
 from ..errors import InputError
 
-__all__ = ["METRICS", "GT_METRICS", "LOWER_IS_BETTER", "score", "score_ground_truth"]
+__all__ = ["METRICS", "GT_METRICS", "LOWER_IS_BETTER", "ClipScorer", "score"]
 
-# name -> f(pred, gt) -> float; (T, H, W, 3) uint8 RGB each.
-METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "psnr": M.psnr,
-    "ssim": M.ssim,
-    "psnr_ab": M.psnr_ab,
-    "ssim_ab": M.ssim_ab,
-    "cdc": lambda p, g: M.cdc(p),
-    "colorfulness": lambda p, g: M.colorfulness(p),
-    "colorfulness_ratio": M.colorfulness_ratio,
-    "warp_error": M.warp_error,
-    "fd_effnet": M.fd_effnet,
-}
+METRICS = ("psnr", "ssim", "psnr_ab", "ssim_ab", "cdc", "colorfulness", "colorfulness_ratio", "warp_error", "fd_effnet")
 # Metrics of the ground truth against itself that mean something: its own temporal
 # consistency (CDC, warp error: the floor real footage sets) and colourfulness (the target).
 GT_METRICS = ("cdc", "colorfulness", "warp_error")
 LOWER_IS_BETTER = {"cdc", "warp_error", "fd_effnet", "fid"}
 
 
-def _usable(name: str, t: int) -> bool:
-    if name == "cdc":
-        return t > max(M.CDC_STEPS)
-    if name in ("warp_error", "fd_effnet", "fid"):
-        return t >= 2
-    return True
+class ClipScorer:
+    """Scores outputs against one ground truth ((T, H, W, 3) uint8 RGB).
+
+    extra: more metrics ``{name: f(pred, gt) -> float}`` (e.g. FID with a weight file).
+    """
+
+    def __init__(self, gt: np.ndarray, extra: dict[str, Callable] | None = None):
+        self.gt = M.as_frames(gt, "gt")
+        self.extra = dict(extra or {})
+        self._flows = None
+        self._effnet = None
+
+    def _flows_once(self):
+        if self._flows is None:
+            self._flows = M.truth_flows(self.gt)
+        return self._flows
+
+    def _effnet_once(self):
+        if self._effnet is None:
+            self._effnet = M.gaussian_stats(M.effnet_features(self.gt))
+        return self._effnet
+
+    def _one(self, name: str, pred: np.ndarray) -> float:
+        g, t = self.gt, len(self.gt)
+        if name == "psnr":
+            return M.psnr(pred, g)
+        if name == "ssim":
+            return M.ssim(pred, g)
+        if name == "psnr_ab":
+            return M.psnr_ab(pred, g)
+        if name == "ssim_ab":
+            return M.ssim_ab(pred, g)
+        if name == "cdc":
+            return M.cdc(pred) if t > max(M.CDC_STEPS) else float("nan")
+        if name == "colorfulness":
+            return M.colorfulness(pred)
+        if name == "colorfulness_ratio":
+            return M.colorfulness_ratio(pred, g)
+        if name == "warp_error":
+            return M.warp_error(pred, g, self._flows_once()) if t >= 2 else float("nan")
+        if name == "fd_effnet":
+            return M.fd_effnet(pred, g, self._effnet_once()) if t >= 2 else float("nan")
+        if name in self.extra:
+            return float(self.extra[name](pred, g)) if t >= 2 else float("nan")
+        raise InputError(f"expected metrics among {list(METRICS) + sorted(self.extra)}, got {name!r}")
+
+    def score(self, pred: np.ndarray, names: Sequence[str]) -> dict[str, float]:
+        """{metric: value} of ``pred`` ((T, H, W, 3) uint8 RGB); NaN where the clip is too
+        short for a metric (CDC needs 5 frames, warp error and Fréchet distances 2)."""
+        p = M.as_frames(pred, "pred")
+        if p.shape != self.gt.shape:
+            raise InputError(f"expected pred of shape {tuple(self.gt.shape)} like the ground truth, got {tuple(p.shape)}")
+        return {n: float(self._one(n, p)) for n in names}
+
+    def ground_truth(self, names: Sequence[str]) -> dict[str, float]:
+        """The ground truth's own CDC, colourfulness and warp error (those among ``names``)."""
+        return self.score(self.gt, [n for n in GT_METRICS if n in names])
 
 
-def score(pred: np.ndarray, gt: np.ndarray, names: Sequence[str], extra: dict[str, Callable] | None = None) -> dict[str, float]:
-    """{metric: value} of ``pred`` against ``gt``; metrics a clip is too short for are NaN."""
-    table = dict(METRICS, **(extra or {}))
-    unknown = [n for n in names if n not in table]
-    if unknown:
-        raise InputError(f"expected metrics among {sorted(table)}, got {unknown}")
-    return {n: (float(table[n](pred, gt)) if _usable(n, len(gt)) else float("nan")) for n in names}
+def score(pred: np.ndarray, gt: np.ndarray, names: Sequence[str] = METRICS, extra: dict[str, Callable] | None = None) -> dict[str, float]:
+    """{metric: value} of ``pred`` against ``gt`` for one output (see ``ClipScorer``).
 
-
-def score_ground_truth(gt: np.ndarray, names: Sequence[str]) -> dict[str, float]:
-    """The ground truth's own CDC, colourfulness and warp error (those among ``names``)."""
-    return score(gt, gt, [n for n in GT_METRICS if n in names])
+    >>> x = np.zeros((2, 16, 16, 3), np.uint8)
+    >>> score(x, x, ["psnr", "colorfulness"])
+    {'psnr': 100.0, 'colorfulness': 0.0}
+    """
+    return ClipScorer(gt, extra).score(pred, names)

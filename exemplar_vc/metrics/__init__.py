@@ -12,7 +12,7 @@ from .fid import fid
 from .fidelity import psnr, psnr_ab, psnr_frames, ssim, ssim_ab, ssim_frames
 from .frames import as_frames
 from .frechet import frechet_distance, gaussian_stats
-from .warp_error import warp_error, warp_error_frames
+from .warp_error import truth_flows, warp_error, warp_error_frames
 
 __all__ = [
     "cdc",
@@ -30,6 +30,7 @@ __all__ = [
     "colorfulness_ratio",
     "warp_error",
     "warp_error_frames",
+    "truth_flows",
     "fd_effnet",
     "fid",
     "effnet_features",

@@ -55,10 +55,11 @@ def effnet_features(frames: Any, batch: int = 16) -> np.ndarray:
     return np.concatenate(out)
 
 
-def fd_effnet(pred: Any, gt: Any) -> float:
+def fd_effnet(pred: Any, gt: Any, gt_stats: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Fréchet distance between the EfficientNet-Lite0 feature statistics of ``pred`` and
-    ``gt`` frames ((T, H, W, 3) uint8 RGB each, T >= 2); 0 when they are identical."""
+    ``gt`` frames ((T, H, W, 3) uint8 RGB each, T >= 2); 0 when they are identical.
+    ``gt_stats``: ``gaussian_stats(effnet_features(gt))`` if already computed."""
     p, g = check_pair(pred, gt)
     mu1, s1 = gaussian_stats(effnet_features(p))
-    mu2, s2 = gaussian_stats(effnet_features(g))
+    mu2, s2 = gt_stats if gt_stats is not None else gaussian_stats(effnet_features(g))
     return frechet_distance(mu1, s1, mu2, s2)

@@ -1,0 +1,23 @@
+import json
+
+from exemplar_vc.cli.main import main
+
+
+def test_eval_command_writes_json_and_prints_table(clip_dir, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["eval", str(clip_dir), "--protocol", "first-frame", "--methods", "global_transfer,flow_propagation", "--metrics", "psnr,cdc,colorfulness_ratio", "--json", str(out), "-q"])
+    assert rc == 0
+    data = json.loads(out.read_text())
+    assert data["clips"][0]["clip"] == "pan"
+    assert "| first-frame | global transfer |" in capsys.readouterr().out
+
+
+def test_eval_command_rejects_bad_lists_in_one_line(clip_dir, capsys):
+    assert main(["eval", str(clip_dir), "--methods", "pipeline,magic"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("exemplar-vc: error: expected --methods") and err.count("\n") == 1
+
+
+def test_retrieval_needs_a_bank(clip_dir, capsys):
+    assert main(["eval", str(clip_dir), "--protocol", "retrieval"]) == 2
+    assert "--bank" in capsys.readouterr().err
