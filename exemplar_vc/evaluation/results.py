@@ -18,6 +18,7 @@ class MethodResult:
     metrics: {name: value} (see ``evaluation.scoring.METRICS``); NaN when not computable.
     seconds: wall time of the method's call alone (no decoding, no metrics).
     fps: frames / seconds. peak_mem_mib: peak RSS increase during the call (MiB).
+    cuda_peak_mib: peak CUDA memory allocated by torch during the call (None on CPU).
     psnr_curve: (T,) per-frame RGB PSNR (dB). cdc_curve: (T - 1,) JS divergence between
     consecutive frames (nats).
     """
@@ -27,6 +28,7 @@ class MethodResult:
     seconds: float
     fps: float
     peak_mem_mib: float
+    cuda_peak_mib: float | None = None
     psnr_curve: list[float] = field(default_factory=list)
     cdc_curve: list[float] = field(default_factory=list)
 

@@ -59,15 +59,15 @@ def load_clip(path: str | os.PathLike, max_frames: int | None = None) -> np.ndar
     return np.stack(frames)
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float, PeakMemory]:
     with PeakMemory() as mem:
         start = time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - start
-    return out, seconds, mem.peak_increase_mib
+    return out, seconds, mem
 
 
-def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: float, mem: float, metric_names: Sequence[str]) -> MethodResult:
+def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: float, mem: PeakMemory, metric_names: Sequence[str]) -> MethodResult:
     from ..metrics import cdc_curve, psnr_frames
 
     gt = scorer.gt
@@ -76,7 +76,8 @@ def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: floa
         metrics=scorer.score(out, metric_names),
         seconds=seconds,
         fps=len(gt) / max(seconds, 1e-12),
-        peak_mem_mib=mem,
+        peak_mem_mib=mem.peak_increase_mib,
+        cuda_peak_mib=None if mem.cuda_peak_bytes is None else mem.cuda_peak_bytes / 2**20,
         psnr_curve=psnr_frames(out, gt).tolist(),
         cdc_curve=cdc_curve(out).tolist() if len(out) > 1 else [],
     )
