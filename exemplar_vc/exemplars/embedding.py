@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from ..modeling.encoder import LuminanceEncoder
 from ..resize import gray_tensor, resize_short_side
 
-__all__ = ["global_embedding", "luminance_of"]
+__all__ = ["global_embedding", "luminance_of", "encoder_signature"]
 
 
 def luminance_of(rgb: np.ndarray) -> np.ndarray:
@@ -29,3 +29,18 @@ def global_embedding(encoder: LuminanceEncoder, gray: np.ndarray, size: int = 22
     grid = F.adaptive_avg_pool2d(f, 2).flatten(1)
     emb = torch.cat([F.normalize(whole, dim=1), F.normalize(grid, dim=1) * 0.5], dim=1)
     return F.normalize(emb, dim=1)[0].cpu()
+
+
+def encoder_signature(encoder: LuminanceEncoder) -> str:
+    """A short string that changes when the encoder's backbone, taps, stride or weights do.
+
+    Banks store it so that a bank is only searched with the encoder that built it.
+    """
+    import hashlib
+
+    cfg = encoder.config
+    h = hashlib.sha256()
+    for p in list(encoder.parameters())[:4] + list(encoder.parameters())[-2:]:
+        h.update(p.detach().cpu().float().numpy().tobytes())
+    blocks = ",".join(map(str, cfg.blocks))
+    return f"{cfg.backbone}/blocks={blocks}/stride={cfg.stride}/global-v1/{h.hexdigest()[:12]}"

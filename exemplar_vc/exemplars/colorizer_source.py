@@ -1,0 +1,44 @@
+"""Exemplars made by an automatic image colorizer, for key frames nobody supplied."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from ..errors import InputError
+from ..modeling.colorizer import DEFAULT_WEIGHTS, ImageColorizer
+from ..modeling.encoder import LuminanceEncoder
+from .base import Exemplar, KeyFrame
+from .embedding import encoder_signature
+
+__all__ = ["ColorizerSource"]
+
+
+class ColorizerSource:
+    """An ``ExemplarSource``: every key frame gets its own automatic colorization.
+
+    The exemplar is the key frame itself with predicted chroma (so it aligns pixel for
+    pixel); ``source="colorizer"``, ``origin`` the weights' name, ``score`` the mean
+    confidence (1 - normalised entropy of the ab-bin distribution, in [0, 1]).
+
+    Args:
+        colorizer: an ``ImageColorizer``; by default the project's weights are loaded on
+            the pipeline's encoder at the first call.
+        working_size: short side (pixels) at which chroma is predicted.
+    """
+
+    def __init__(self, colorizer: ImageColorizer | None = None, working_size: int = 256, weights=DEFAULT_WEIGHTS):
+        self.colorizer = colorizer
+        self.working_size = working_size
+        self.weights = weights
+
+    def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: LuminanceEncoder) -> list[Exemplar]:
+        if self.colorizer is None:
+            self.colorizer = ImageColorizer.from_pretrained(encoder, self.weights)
+        elif encoder_signature(self.colorizer.encoder) != encoder_signature(encoder):
+            raise InputError(f"expected the colorizer's encoder ({encoder_signature(self.colorizer.encoder)}), got {encoder_signature(encoder)}")
+        model = self.colorizer.to(next(encoder.parameters()).device).eval()
+        out = []
+        for key in keyframes:
+            rgb, confidence = model.colorize(key.gray, self.working_size)
+            out.append(Exemplar(key.index, rgb, "colorizer", model.name, confidence))
+        return out

@@ -1,0 +1,43 @@
+"""Dense correspondence quality between a gray frame and a candidate exemplar.
+
+Global embeddings say two images look alike overall; re-ranking asks whether every part
+of the frame finds a close feature somewhere in the exemplar, and the reverse, which is
+what propagation needs (Deep Exemplar-based Video Colorization, Zhang et al. CVPR 2019,
+picks references the same way: global similarity first, then dense feature matching).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..modeling.encoder import LuminanceEncoder
+from ..ops import correspondence
+from ..resize import gray_tensor, resize_short_side
+
+__all__ = ["dense_features", "match_score"]
+
+
+@torch.no_grad()
+def dense_features(encoder: LuminanceEncoder, gray: np.ndarray, size: int = 128) -> torch.Tensor:
+    """(H, W) uint8 gray -> (1, C, h, w) float32 unit-norm features at short side ``size``."""
+    device = next(encoder.parameters()).device
+    return encoder(resize_short_side(gray_tensor(gray).to(device), size))
+
+
+@torch.no_grad()
+def match_score(query: torch.Tensor, ref: torch.Tensor) -> float:
+    """Bidirectional dense match in [-1, 1]: mean over positions of the best cosine
+    similarity, frame -> exemplar and exemplar -> frame, averaged.
+
+    query, ref: (1, C, h, w) unit-norm features (``dense_features``).
+    """
+    forward = _mean_best(query, ref)
+    backward = _mean_best(ref, query)
+    return 0.5 * (forward + backward)
+
+
+def _mean_best(q: torch.Tensor, k: torch.Tensor) -> float:
+    values = torch.zeros(1, 1, 1, *k.shape[-2:], dtype=k.dtype, device=k.device)
+    best = correspondence(q, k[:, None], values, temperature=1.0).max_similarity
+    return float(best.mean())

@@ -1,0 +1,177 @@
+"""Automatic image colorization: the frozen luminance encoder plus a small chroma decoder.
+
+Chroma is predicted as a distribution over quantised ab bins and decoded by the annealed
+mean, as in Zhang, Isola & Efros, "Colorful Image Colorization" (ECCV 2016): regression
+to the mean gives desaturated, sepia results; a classification keeps the modes, and the
+annealed mean (softmax re-sharpened with temperature T = 0.38, their Sec. 2.3 / eq. 5)
+trades their vividness against spatial consistency. Bins are the in-gamut cells of a
+10x10 ab grid (the paper keeps Q = 313 such cells; ``ab_bins`` computes our set from
+the sRGB gamut). The encoder is frozen and shared with propagation, so the decoder is
+small (weights < 3 MB) and trains on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+from .encoder import EncoderConfig, LuminanceEncoder
+
+__all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "DEFAULT_WEIGHTS"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v1.pt"
+
+
+def ab_bins(step: float = 10.0, limit: float = 110.0) -> torch.Tensor:
+    """(Q, 2) float32 centres of the ab grid cells that hold an sRGB colour at some lightness.
+
+    A cell is kept when its centre, at any L in 5..95, maps inside the sRGB cube.
+    """
+    from ..color.lab import lab_to_rgb
+
+    centres = torch.arange(-limit + step / 2, limit, step, dtype=torch.float64)
+    a, b = torch.meshgrid(centres, centres, indexing="ij")
+    a, b = a.flatten(), b.flatten()
+    keep = torch.zeros_like(a, dtype=torch.bool)
+    for L in range(5, 100, 5):
+        lab = torch.stack([torch.full_like(a, float(L)), a, b])[:, :, None]
+        rgb = lab_to_rgb(lab, clip=False)
+        keep |= ((rgb >= 0) & (rgb <= 1)).all(dim=0)[:, 0]
+    return torch.stack([a[keep], b[keep]], dim=1).float()
+
+
+def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float = 0.38) -> torch.Tensor:
+    """Zhang et al. 2016 eq. (5): H(Z) = E[f_T(Z)], f_T(z) = exp(log z / T) / sum(...).
+
+    logits: (B, Q, h, w); bins: (Q, 2) ab centres -> (B, 2, h, w) ab (CIE Lab units).
+    T = 1 is the plain mean, T -> 0 the mode.
+    """
+    p = torch.softmax(logits / temperature, dim=1)
+    return torch.einsum("bqhw,qc->bchw", p, bins.to(p))
+
+
+@dataclass(frozen=True)
+class ChromaDecoderConfig:
+    """in_channels: encoder feature channels. width: hidden channels. dilations: one 3x3
+    conv block per entry (dilation grows the receptive field, as in Zhang et al.'s conv5-6).
+    num_bins: Q. temperature: annealed-mean temperature."""
+
+    in_channels: int = 176
+    width: int = 128
+    dilations: tuple[int, ...] = (1, 2, 4, 1)
+    num_bins: int = 0
+    temperature: float = 0.38
+
+
+class ChromaDecoder(nn.Module):
+    """Encoder features (B, C, h, w) -> ab-bin logits (B, Q, h, w), same grid."""
+
+    def __init__(self, config: ChromaDecoderConfig):
+        super().__init__()
+        self.config = config
+        layers: list[nn.Module] = []
+        c = config.in_channels
+        for d in config.dilations:
+            layers += [nn.Conv2d(c, config.width, 3, padding=d, dilation=d), nn.BatchNorm2d(config.width), nn.ReLU(inplace=True)]
+            c = config.width
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Conv2d(config.width, config.num_bins, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        if features.dim() != 4 or features.shape[1] != self.config.in_channels:
+            raise ValueError(f"expected features of shape (B, {self.config.in_channels}, h, w), got {tuple(features.shape)}")
+        return self.head(self.body(features))
+
+
+class ImageColorizer(nn.Module):
+    """A gray image's chroma from the shared frozen encoder and a ``ChromaDecoder``.
+
+    ``chroma(features)`` is the hook for stage 2: it reuses features the pipeline has
+    already computed. ``forward(gray)`` runs the encoder too.
+    """
+
+    def __init__(self, encoder: LuminanceEncoder, decoder: ChromaDecoder, bins: torch.Tensor, name: str = "colorizer"):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.register_buffer("bins", bins.float().clone())
+        self.name = name
+
+    @classmethod
+    def build(cls, encoder: LuminanceEncoder | None = None, width: int = 128) -> "ImageColorizer":
+        """Randomly initialised decoder on ``encoder`` (default: pretrained Lite0)."""
+        encoder = encoder if encoder is not None else LuminanceEncoder()
+        bins = ab_bins()
+        cfg = ChromaDecoderConfig(in_channels=encoder.channels, width=width, num_bins=len(bins))
+        return cls(encoder, ChromaDecoder(cfg), bins)
+
+    @classmethod
+    def from_pretrained(cls, encoder: LuminanceEncoder | None = None, path: str | os.PathLike = DEFAULT_WEIGHTS) -> "ImageColorizer":
+        """Load decoder weights saved by ``save_decoder`` (default: the project's own, trained
+        by ``training/train_colorizer.py``). Raises InputError on an encoder mismatch."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"expected colorizer weights at {str(path)!r}, the file does not exist")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+            cfg = ChromaDecoderConfig(**{**ckpt["config"], "dilations": tuple(ckpt["config"]["dilations"])})
+            enc_cfg = EncoderConfig(**{**ckpt["encoder"], "blocks": tuple(ckpt["encoder"]["blocks"])})
+        except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
+            raise InputError(f"expected a colorizer checkpoint in {str(path)!r}, could not read it ({e})") from e
+        encoder = encoder if encoder is not None else LuminanceEncoder(enc_cfg)
+        if encoder.config != enc_cfg:
+            raise InputError(f"expected an encoder {enc_cfg} for these colorizer weights, got {encoder.config}")
+        model = cls(encoder, ChromaDecoder(cfg), ckpt["bins"], name=path.stem)
+        model.decoder.load_state_dict(ckpt["decoder"])
+        return model.eval()
+
+    def save_decoder(self, path: str | os.PathLike, extra: dict | None = None) -> None:
+        """Save the decoder (not the frozen encoder), its bins and configs; atomic."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        cfg = asdict(self.decoder.config)
+        torch.save({"config": cfg, "encoder": asdict(self.encoder.config), "bins": self.bins.cpu(), "decoder": self.decoder.state_dict(), "extra": extra or {}}, tmp)
+        os.replace(tmp, path)
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        return self.decoder(features)
+
+    def chroma(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features (B, C, h, w) from the encoder -> ab (B, 2, h, w) float32 CIE Lab
+        (annealed mean) and confidence (B, 1, h, w) in [0, 1]: 1 - normalised entropy of
+        the bin distribution (1: one bin certain, 0: uniform)."""
+        logits = self.decoder(features)
+        ab = annealed_mean(logits, self.bins, self.decoder.config.temperature)
+        logp = torch.log_softmax(logits, dim=1)
+        entropy = -(logp.exp() * logp).sum(dim=1, keepdim=True)
+        return ab, (1 - entropy / math.log(logits.shape[1])).clamp(0, 1)
+
+    def forward(self, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """gray (B, 1, H, W) in [0, 1] -> (ab, confidence) on the encoder grid (H/8, W/8)."""
+        return self.chroma(self.encoder(gray))
+
+    @torch.no_grad()
+    def colorize(self, gray: np.ndarray, working_size: int = 256) -> tuple[np.ndarray, float]:
+        """(H, W) uint8 gray -> ((H, W, 3) uint8 sRGB, mean confidence). The input's own
+        lightness is kept; chroma is predicted at ``working_size`` and upsampled bilinearly."""
+        from ..color.gamut import lab_to_rgb_keep_lightness
+        from ..color.lab import gray_to_lightness
+        from ..resize import gray_tensor, resize_short_side, resize_to
+
+        if not isinstance(gray, np.ndarray) or gray.ndim != 2 or gray.dtype != np.uint8:
+            raise InputError(f"expected an (H, W) uint8 gray image, got {getattr(gray, 'shape', type(gray).__name__)}")
+        device = self.bins.device
+        g = gray_tensor(gray).to(device)
+        ab, conf = self(resize_short_side(g, working_size))
+        ab_full = resize_to(ab, gray.shape)
+        rgb = lab_to_rgb_keep_lightness(gray_to_lightness(g), ab_full)
+        out = (rgb[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
+        return out, float(conf.mean())
