@@ -53,7 +53,7 @@ def forward(q, k, v, temperature: float, mask=None, tile_elems: int | None = Non
     k, v = k.to(dt), v.to(dt)
     bias = _bias(mask, dt)
     bq, bk = tiles(Q, K, tile_elems or TILE_ELEMS)
-    # Tile buffers are reused: a fresh 16 MiB tensor per tile costs page faults that
+    # Tile buffers are reused: a fresh 64 MiB tensor per tile costs page faults that
     # measured as much as the GEMM itself.
     sbuf = torch.empty(B * bq * bk, dtype=dt, device=q.device)
     out = torch.empty(B, Q, V, dtype=dt, device=q.device)
