@@ -9,12 +9,12 @@ import warnings
 
 from .._version import __version__
 from ..errors import ExemplarVCError
-from . import colorize_cmd, eval_cmd
+from . import bank_cmd, colorize_cmd, eval_cmd
 
 __all__ = ["main", "build_parser"]
 
 # Modules providing subcommands, in the order `--help` lists them.
-SUBCOMMANDS = [colorize_cmd, eval_cmd]
+SUBCOMMANDS = [colorize_cmd, eval_cmd, bank_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
