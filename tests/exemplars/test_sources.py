@@ -1,0 +1,55 @@
+"""All three sources follow the ExemplarSource protocol and report provenance."""
+
+import cv2
+import numpy as np
+import pytest
+
+from exemplar_vc.exemplars import ColorizerSource, ExemplarSource, ReferenceBank, Retriever, UserReferences
+from exemplar_vc.exemplars.base import Exemplar, KeyFrame
+from exemplar_vc.modeling.colorizer import ImageColorizer
+
+from .conftest import scene
+
+
+def _keys(*seeds):
+    return [KeyFrame(10 * i, cv2.cvtColor(scene(s), cv2.COLOR_RGB2GRAY), shot=i) for i, s in enumerate(seeds)]
+
+
+@pytest.fixture(scope="module")
+def sources(encoder, scene_dir):
+    import torch
+
+    torch.manual_seed(0)
+    return {
+        "user": UserReferences(images=[scene(1), scene(2), scene(3)], min_similarity=0.0),
+        "retrieval": Retriever(ReferenceBank.build(scene_dir, encoder=encoder), min_score=0.0),
+        "colorizer": ColorizerSource(ImageColorizer.build(encoder, width=16)),
+    }
+
+
+@pytest.mark.parametrize("name", ["user", "retrieval", "colorizer"])
+def test_protocol_conformance(sources, encoder, name):
+    src = sources[name]
+    assert isinstance(src, ExemplarSource)
+    keys = _keys(2, 3)
+    out = src.exemplars_for(keys, encoder)
+    assert [e.frame for e in out] == [0, 10]
+    for e in out:
+        assert isinstance(e, Exemplar) and e.source == name and e.origin and isinstance(e.score, float)
+        assert e.image.dtype == np.uint8 and e.image.ndim == 3 and e.image.shape[2] == 3
+    assert src.exemplars_for([], encoder) == [] or name == "user"
+
+
+def test_user_references_pick_the_matching_image(sources, encoder):
+    out = sources["user"].exemplars_for(_keys(3, 1), encoder)
+    assert [e.origin for e in out] == ["image[2]", "image[0]"]
+    assert out[0].score > 0.9
+
+
+def test_user_references_threshold_warns_and_explicit_wins(encoder):
+    refs = UserReferences(images=[scene(1)], explicit={10: scene(5)}, min_similarity=0.99)
+    assert refs.explicit_frames == [10]
+    with pytest.warns(UserWarning, match="no reference matches key frame 0"):
+        out = refs.exemplars_for(_keys(4, 2), encoder)
+    assert [(e.frame, e.source) for e in out] == [(10, "user")]
+    assert np.array_equal(out[0].image, scene(5))
