@@ -53,15 +53,24 @@ def exemplar_ab(image: np.ndarray, size: tuple[int, int] | None = None) -> np.nd
 
 
 def compose_rgb(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 gray + (H, W, 2) CIE ab -> (H, W, 3) uint8 sRGB with the gray's L kept."""
+    """(H, W) uint8 gray + (H, W, 2) CIE ab -> (H, W, 3) uint8 sRGB with the gray's L kept.
+
+    Colours outside the sRGB gamut have their chroma shrunk (``lab_to_rgb_keep_lightness``);
+    only those pixels go through its bisection, which is per pixel, so the result is the
+    same as running it on the whole frame.
+    """
     import torch
 
-    from ..color import gray_to_lightness, lab_to_rgb_keep_lightness
+    from ..color import gray_to_lightness, lab_to_rgb, lab_to_rgb_keep_lightness
 
-    L = gray_to_lightness(torch.from_numpy(gray).float()[None, None] / 255.0)
-    abt = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).permute(2, 0, 1)[None]
-    rgb = lab_to_rgb_keep_lightness(L, abt)[0].permute(1, 2, 0).numpy()
-    return np.round(rgb * 255.0).astype(np.uint8)
+    L = gray_to_lightness(torch.from_numpy(gray).float()[None] / 255.0)  # (1, H, W)
+    abt = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).permute(2, 0, 1)  # (2, H, W)
+    rgb = lab_to_rgb(torch.cat([L, abt]), clip=False)
+    outside = ((rgb < -1e-4) | (rgb > 1 + 1e-4)).any(dim=0)
+    if bool(outside.any()):
+        fixed = lab_to_rgb_keep_lightness(L[:, outside][None, :, None], abt[:, outside][None, :, None])
+        rgb[:, outside] = fixed[0, :, 0]
+    return np.round(rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).astype(np.uint8)
 
 
 def _nearest(t: int, frames: list[int]) -> int:

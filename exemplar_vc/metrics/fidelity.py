@@ -32,14 +32,15 @@ _K1, _K2 = 0.01, 0.03
 
 
 def rgb_to_ab(frames: np.ndarray) -> np.ndarray:
-    """(T, H, W, 3) uint8 sRGB -> (T, H, W, 2) float64 CIE Lab a and b."""
+    """(T, H, W, 3) uint8 sRGB -> (T, H, W, 2) float64 CIE Lab a and b (converted in
+    float32: about 1e-4 Lab units from float64, far below the 8-bit input's step)."""
     import torch
 
     from ..color import rgb_to_lab
 
     out = np.empty(frames.shape[:3] + (2,), np.float64)
     for i, f in enumerate(frames):  # frame by frame: bounded memory
-        rgb = torch.from_numpy(f).to(torch.float64).permute(2, 0, 1) / 255.0
+        rgb = torch.from_numpy(f).to(torch.float32).permute(2, 0, 1) / 255.0
         out[i] = rgb_to_lab(rgb)[1:].permute(1, 2, 0).numpy()
     return out
 
