@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import InputError
 from .encoder import EncoderConfig, LuminanceEncoder
 
-__all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "DEFAULT_WEIGHTS"]
+__all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "gated_fill", "DEFAULT_WEIGHTS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v1.pt"
 
@@ -56,6 +56,22 @@ def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float =
     """
     p = torch.softmax(logits / temperature, dim=1)
     return torch.einsum("bqhw,qc->bchw", p, bins.to(p))
+
+
+def gated_fill(ab: torch.Tensor, similarity: torch.Tensor, prior_ab: torch.Tensor, low: float = 0.5, high: float = 0.8) -> torch.Tensor:
+    """Confidence-gated fill-in for stage 2: where the correspondence to exemplars is weak,
+    take the colorizer's chroma instead.
+
+    ab, prior_ab: (B, 2, h, w) CIE ab from propagation and from ``ImageColorizer.chroma``.
+    similarity: (B, 1, h, w) best cosine similarity to the exemplars (``max_similarity``).
+    The weight of the propagated chroma ramps linearly from 0 at ``low`` to 1 at ``high``.
+
+    >>> ab, prior = torch.full((1, 2, 1, 3), 10.0), torch.full((1, 2, 1, 3), -10.0)
+    >>> gated_fill(ab, torch.tensor([[[[0.4, 0.65, 0.9]]]]), prior)[0, 0, 0].tolist()
+    [-10.0, 0.0, 10.0]
+    """
+    w = ((similarity - low) / (high - low)).clamp(0, 1)
+    return w * ab + (1 - w) * prior_ab
 
 
 @dataclass(frozen=True)
