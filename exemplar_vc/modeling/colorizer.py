@@ -67,8 +67,8 @@ def gated_fill(ab: torch.Tensor, similarity: torch.Tensor, prior_ab: torch.Tenso
     The weight of the propagated chroma ramps linearly from 0 at ``low`` to 1 at ``high``.
 
     >>> ab, prior = torch.full((1, 2, 1, 3), 10.0), torch.full((1, 2, 1, 3), -10.0)
-    >>> gated_fill(ab, torch.tensor([[[[0.4, 0.65, 0.9]]]]), prior)[0, 0, 0].tolist()
-    [-10.0, 0.0, 10.0]
+    >>> [round(v, 3) for v in gated_fill(ab, torch.tensor([[[[0.4, 0.65, 0.9]]]]), prior)[0, 0, 0].tolist()]
+    [-10.0, -0.0, 10.0]
     """
     w = ((similarity - low) / (high - low)).clamp(0, 1)
     return w * ab + (1 - w) * prior_ab
