@@ -34,6 +34,7 @@ class ClipScorer:
         self.extra = dict(extra or {})
         self._flows = None
         self._effnet = None
+        self._gt_ab = None
 
     def _flows_once(self):
         if self._flows is None:
@@ -44,6 +45,14 @@ class ClipScorer:
         if self._effnet is None:
             self._effnet = M.gaussian_stats(M.effnet_features(self.gt))
         return self._effnet
+
+    def _ab_scores(self, pred: np.ndarray) -> dict[str, float]:
+        from ..metrics.fidelity import ab_frame_scores, rgb_to_ab
+
+        if self._gt_ab is None:  # float32: half the memory, far finer than 8-bit input
+            self._gt_ab = rgb_to_ab(self.gt).astype(np.float32)
+        ps, ss = ab_frame_scores(pred, self._gt_ab)
+        return {"psnr_ab": float(ps.mean()), "ssim_ab": float(ss.mean())}
 
     def _one(self, name: str, pred: np.ndarray) -> float:
         g, t = self.gt, len(self.gt)
@@ -75,7 +84,8 @@ class ClipScorer:
         p = M.as_frames(pred, "pred")
         if p.shape != self.gt.shape:
             raise InputError(f"expected pred of shape {tuple(self.gt.shape)} like the ground truth, got {tuple(p.shape)}")
-        return {n: float(self._one(n, p)) for n in names}
+        ab = self._ab_scores(p) if {"psnr_ab", "ssim_ab"} & set(names) else {}
+        return {n: ab[n] if n in ab else float(self._one(n, p)) for n in names}
 
     def ground_truth(self, names: Sequence[str]) -> dict[str, float]:
         """The ground truth's own CDC, colourfulness and warp error (those among ``names``)."""

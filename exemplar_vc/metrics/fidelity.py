@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .frames import check_pair
 
-__all__ = ["psnr", "ssim", "psnr_ab", "ssim_ab", "psnr_frames", "ssim_frames", "rgb_to_ab", "PSNR_CAP_DB"]
+__all__ = ["psnr", "ssim", "psnr_ab", "ssim_ab", "psnr_frames", "ssim_frames", "ab_frame_scores", "rgb_to_ab", "PSNR_CAP_DB"]
 
 PSNR_CAP_DB = 100.0
 _SSIM_SIGMA = 1.5
@@ -97,6 +97,19 @@ def ssim_frames(pred: Any, gt: Any, space: str = "rgb") -> np.ndarray:
     elif space != "rgb":
         raise InputError(f"expected space 'rgb' or 'ab', got {space!r}")
     return np.array([_ssim_one(a, b, 255.0) for a, b in zip(p, g)])
+
+
+def ab_frame_scores(pred: np.ndarray, gt_ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) PSNR and (T,) SSIM on ab of (T, H, W, 3) uint8 RGB ``pred`` against
+    precomputed ground-truth ``gt_ab`` = ``rgb_to_ab(gt)`` ((T, H, W, 2)); each output
+    frame is converted once for both (what ``psnr_ab`` and ``ssim_ab`` compute)."""
+    if pred.shape[:3] != gt_ab.shape[:3]:
+        raise InputError(f"expected pred frames {tuple(pred.shape[:3])} to match gt ab {tuple(gt_ab.shape[:3])}")
+    ps, ss = np.empty(len(pred)), np.empty(len(pred))
+    for t in range(len(pred)):
+        a = rgb_to_ab(pred[t : t + 1])[0]
+        ps[t], ss[t] = _psnr_one(a, gt_ab[t], 255.0), _ssim_one(a, gt_ab[t], 255.0)
+    return ps, ss
 
 
 def psnr(pred: Any, gt: Any) -> float:

@@ -73,3 +73,13 @@ def test_peak_memory_sees_an_allocation():
 
         time.sleep(0.02)
     assert m.peak_increase_mib > 20
+
+
+def test_scorer_ab_pass_matches_plain_metrics(clip):
+    from exemplar_vc import metrics
+
+    shifted = clip.copy()
+    shifted[..., 2] = np.clip(shifted[..., 2].astype(int) + 25, 0, 255)
+    s = ClipScorer(clip).score(shifted, ["psnr_ab", "ssim_ab"])
+    assert s["psnr_ab"] == pytest.approx(metrics.psnr_ab(shifted, clip), abs=1e-3)
+    assert s["ssim_ab"] == pytest.approx(metrics.ssim_ab(shifted, clip), abs=1e-5)
