@@ -53,3 +53,13 @@ def test_user_references_threshold_warns_and_explicit_wins(encoder):
         out = refs.exemplars_for(_keys(4, 2), encoder)
     assert [(e.frame, e.source) for e in out] == [(10, "user")]
     assert np.array_equal(out[0].image, scene(5))
+
+
+def test_chained_sources_serve_each_key_frame_once(sources, encoder):
+    from exemplar_vc.exemplars import ChainedSources
+
+    explicit = UserReferences(explicit={10: scene(5)})
+    chain = ChainedSources(explicit, sources["retrieval"], sources["colorizer"])
+    assert isinstance(chain, ExemplarSource) and chain.explicit_frames == [10]
+    out = chain.exemplars_for(_keys(2, 3), encoder)
+    assert [(e.frame, e.source) for e in out] == [(0, "retrieval"), (10, "user")]
