@@ -29,8 +29,18 @@ def _dirty() -> list[str]:
     return [line[3:] for line in out.splitlines()]
 
 
+def _pixels(source) -> int:
+    h, w = source.size
+    return h * w * (source.num_frames or 1)
+
+
+def _command(argv: list[str] | None) -> str:
+    return "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
-    from exemplar_vc.evaluation import evaluate, markdown_report
+    from exemplar_vc.evaluation import EvalReport, evaluate, find_clips, markdown_report
+    from exemplar_vc.io import open_video
     from exemplar_vc.pipeline import VideoColorizer
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,15 +55,28 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.time()
     colorizer = VideoColorizer.from_pretrained(args.model, device="cpu")
+    # Smallest clips first, and partial results saved after each clip: a long run that is
+    # cut short still leaves numbers.
+    clips = sorted(find_clips([args.clips]), key=lambda p: _pixels(open_video(p)))
+    done = []
+
+    def save_partial(result) -> None:
+        done.append(result)
+        if args.out:
+            partial = EvalReport(list(done), {"partial": True, "command": _command(argv)})
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(partial.to_dict(), indent=1), encoding="utf-8")
+
     report = evaluate(
-        [args.clips],
+        clips,
         args.protocol or ["first-frame", "every-50"],
         colorizer=colorizer,
         report_dir=args.report,
         max_frames=args.max_frames,
         log=lambda m: print(f"[{time.time() - start:6.0f} s] {m}", file=sys.stderr, flush=True),
+        on_result=save_partial,
     )
-    report.settings["command"] = "python benchmarks/quality.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    report.settings["command"] = _command(argv)
     report.settings["dirty_files"] = _dirty()
     report.settings["total_seconds"] = time.time() - start
     text = markdown_report(report)

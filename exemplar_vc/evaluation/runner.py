@@ -180,9 +180,12 @@ def evaluate(
     max_frames: int | None = None,
     extra_metrics: dict[str, Callable] | None = None,
     log: Callable[[str], None] | None = None,
+    on_result: Callable[[ClipResult], None] | None = None,
 ) -> EvalReport:
-    """Every protocol on every clip found in ``inputs``; returns an ``EvalReport``.
-    Writes an HTML report (index.html, one page per clip) when ``report_dir`` is given."""
+    """Every protocol on every clip found in ``inputs`` (in that order); returns an
+    ``EvalReport``. Writes an HTML report (index.html, one page per clip) when
+    ``report_dir`` is given; ``on_result`` is called with each clip result as it is done
+    (e.g. to save partial results of a long run)."""
     for p in protocols:
         if p not in PROTOCOLS:
             raise InputError(f"expected protocols among {list(PROTOCOLS)}, got {p!r}")
@@ -200,6 +203,8 @@ def evaluate(
             if log:
                 log(f"{name} ({len(gt)} frames), {protocol}")
             clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer))
+            if on_result:
+                on_result(clips[-1])
         del gt, scorer
     settings = {
         "inputs": [str(p) for p in paths],
