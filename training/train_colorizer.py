@@ -178,12 +178,12 @@ def main() -> None:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(b)
+            total += loss.item() * len(b)
         epoch += 1
         frac = (time.time() - start) / budget
         for g in opt.param_groups:
             g["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
-        if epoch % 5 == 0:
+        if epoch % 1 == 0:
             say(f"epoch {epoch} t={time.time() - start:.0f}s loss={total / len(perm):.4f} held={json.dumps(evaluate(model, hf, hab))}")
     final = evaluate(model, hf, hab)
     say(f"final after {epoch} epochs, {time.time() - start:.0f}s: {json.dumps(final)}")
