@@ -34,7 +34,7 @@ def test_scorer_matches_plain_metrics(clip):
     noisy = np.clip(clip.astype(int) + 8 * (np.arange(8)[:, None, None, None] % 2), 0, 255).astype(np.uint8)
     s = ClipScorer(clip).score(noisy, ["warp_error", "fd_effnet", "psnr"])
     assert s["warp_error"] == pytest.approx(metrics.warp_error(noisy, clip))
-    assert s["fd_effnet"] == pytest.approx(metrics.fd_effnet(noisy, clip))
+    assert s["fd_effnet"] == pytest.approx(metrics.fd_effnet(noisy, clip), rel=1e-4)  # thread count changes float sums
     assert s["psnr"] == pytest.approx(metrics.psnr(noisy, clip))
 
 
