@@ -18,9 +18,12 @@ class PropagationConfig:
     local_radius, local_temperature: window radius (feature cells) and temperature of the
         match to the neighbouring frame.
     mix_temperature: how sharply the better of the global and local matches wins.
+    continuity_bias: similarity added to the local match before that contest, so colour
+        stays continuous in time unless the exemplar match is clearly better (no flicker).
     local_decay: confidence kept per propagated frame (1.0 = no decay) for the merge.
-    upsample_radius, upsample_eps: guided chroma upsampling (radius in feature cells;
-        eps on L in [0, 1]).
+    upsample: chroma upsampling to full resolution, "bilinear" or "guided" (guided filter
+        on the full-resolution L; radius in pixels, eps on L in [0, 1]). The default is
+        the better of the two on real footage (benchmarks/upsampling.py).
     aligned_tolerance: mean gray-level difference (0..255) under which an exemplar is taken
         as the key frame's own colour version and its chroma is used pixel for pixel.
     max_buffer_frames: frames of a segment kept in memory before the rest spill to disk.
@@ -28,10 +31,12 @@ class PropagationConfig:
 
     global_temperature: float = 0.01
     local_radius: int = 4
-    local_temperature: float = 0.01
+    local_temperature: float = 0.002
     mix_temperature: float = 0.02
+    continuity_bias: float = 0.03
     local_decay: float = 0.98
-    upsample_radius: int = 2
+    upsample: str = "bilinear"
+    upsample_radius: int = 8
     upsample_eps: float = 1e-3
     aligned_tolerance: float = 2.0
     max_buffer_frames: int = 256

@@ -66,6 +66,7 @@ class FrameWriter:
         self.count = 0
         self._is_video = self.output.suffix.lower() in _FORMATS
         self._container = self._stream = None
+        self._audio_src = self._audio_out = None
         if self._is_video:
             fd, tmp = tempfile.mkstemp(prefix=f".{self.output.stem}.", suffix=".partial" + self.output.suffix, dir=self.output.parent)
             os.close(fd)
@@ -113,25 +114,33 @@ class FrameWriter:
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": "17", "preset": "medium"}
             self._stream = stream
+            if self.audio_from is not None:
+                self._add_audio_stream()
         if rgb.shape[0] % 2 or rgb.shape[1] % 2:
             rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
-    def _copy_audio(self) -> None:
+    def _add_audio_stream(self) -> None:
+        # Streams must exist before the first packet is written (the header goes out then).
         import av
 
-        with av.open(os.fspath(self.audio_from)) as src:
-            if not src.streams.audio:
-                return
-            in_audio = src.streams.audio[0]
-            out_audio = self._container.add_stream_from_template(in_audio)
-            for packet in src.demux(in_audio):
+        self._audio_src = av.open(os.fspath(self.audio_from))
+        if not self._audio_src.streams.audio:
+            self._audio_src.close()
+            self._audio_src = None
+            return
+        self._audio_out = self._container.add_stream_from_template(self._audio_src.streams.audio[0])
+
+    def _copy_audio(self) -> None:
+        with self._audio_src as src:
+            for packet in src.demux(src.streams.audio[0]):
                 if packet.dts is None:
                     continue
-                packet.stream = out_audio
+                packet.stream = self._audio_out
                 self._container.mux(packet)
+        self._audio_src = None
 
     def close(self) -> Path:
         """Finish writing and move the result to its final name."""
@@ -141,7 +150,7 @@ class FrameWriter:
         if self._is_video:
             for packet in self._stream.encode():
                 self._container.mux(packet)
-            if self.audio_from is not None:
+            if self._audio_src is not None:
                 self._copy_audio()
             self._container.close()
             _set_default_mode(self._tmp)
@@ -156,6 +165,8 @@ class FrameWriter:
     def abort(self) -> None:
         """Discard everything written so far."""
         try:
+            if self._audio_src is not None:
+                self._audio_src.close()
             if self._container is not None:
                 self._container.close()
         except Exception:  # the file is being thrown away anyway

@@ -3,7 +3,7 @@
 from .engine import ColorizedFrame, PropagationEngine
 from .frames import FrameData, PreparedExemplar, analyse_frame, prepare_exemplar
 from .fusion import DirectionState, merge_directions, step
-from .upsample import guided_upsample
+from .upsample import guided_filter, upsample_chroma
 
 __all__ = [
     "ColorizedFrame",
@@ -15,5 +15,6 @@ __all__ = [
     "DirectionState",
     "merge_directions",
     "step",
-    "guided_upsample",
+    "guided_filter",
+    "upsample_chroma",
 ]

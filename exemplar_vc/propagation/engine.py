@@ -23,7 +23,7 @@ from ..modeling.encoder import LuminanceEncoder
 from .buffer import SegmentBuffer
 from .frames import FrameData, PreparedExemplar, analyse_frame, lightness
 from .fusion import DirectionState, merge_directions, step
-from .upsample import guided_upsample
+from .upsample import upsample_chroma
 
 __all__ = ["ColorizedFrame", "PropagationEngine"]
 
@@ -100,13 +100,9 @@ class PropagationEngine:
         return step(frame.feats, None, keys, values, self.cfg)
 
     def _render(self, frame: FrameData, ab: torch.Tensor, conf: torch.Tensor) -> ColorizedFrame:
+        # Key frames go through the same path as every other frame, so nothing pops at them.
         L = lightness(frame.gray, self.device)
-        ex = self.anchors.get(frame.index)
-        if ex is not None and ex.ab_full is not None:
-            ab_full = ex.ab_full
-        else:
-            guide = L / 100.0
-            ab_full = guided_upsample(ab, guide, self.cfg.upsample_radius, self.cfg.upsample_eps)
+        ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
         rgb = lab_to_rgb_keep_lightness(L, ab_full)
         rgb8 = (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
         return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())

@@ -4,8 +4,8 @@ Forward (or backward) step at frame t:
 - global: softmax match of frame t to the direction's exemplar(s) -> ab_g, sim_g;
 - local: softmax match of frame t to frame t-1 (t+1 backward) in a small window,
   carrying that frame's chroma and confidence -> ab_l, sim_l, conf_l;
-- mix: per position, the better similarity wins (softmax over {sim_g, sim_l} at
-  ``mix_temperature``); confidence is sim_g for global colour and
+- mix: per position, the better similarity wins (softmax over {sim_g, sim_l + bias} at
+  ``mix_temperature``; the small bias favours continuity in time); confidence is sim_g for global colour and
   sim_l * conf_l * decay for carried colour, so it fades with distance from an exemplar.
 The two directions are merged by confidence and temporal distance.
 """
@@ -49,7 +49,7 @@ def step(feats: torch.Tensor, prev: DirectionState | None, ex_feats, ex_ab, cfg:
     loc = local_attention(feats, prev.feats.float(), carried, cfg.local_radius, cfg.local_temperature)
     ab_l, conf_l = loc.values[:, :2], loc.values[:, 2:]
     sim_l = loc.max_similarity.clamp(min=0)
-    w = torch.softmax(torch.cat([sim_g, sim_l], dim=1) / cfg.mix_temperature, dim=1)
+    w = torch.softmax(torch.cat([sim_g, sim_l + cfg.continuity_bias], dim=1) / cfg.mix_temperature, dim=1)
     w_g, w_l = w[:, :1], w[:, 1:]
     ab = w_g * ab_g + w_l * ab_l
     conf = w_g * sim_g + w_l * (sim_l * conf_l * cfg.local_decay)

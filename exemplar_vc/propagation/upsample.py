@@ -1,8 +1,11 @@
-"""Guided chroma upsampling onto the full-resolution luminance.
+"""Chroma upsampling from the feature grid onto the full-resolution luminance.
 
-A fast guided filter (He and Sun, "Fast Guided Filter", arXiv:1505.00996): fit
-ab ~ A * L + B in every small window at low resolution, upsample A and B bilinearly, and
-apply them to the full-resolution L, so chroma edges follow the luminance edges.
+Two methods, chosen by ``PropagationConfig.upsample``:
+- "bilinear": plain bilinear interpolation of the chroma;
+- "guided": bilinear, then refined by a guided filter (He, Sun and Tang, "Guided Image
+  Filtering", TPAMI 2013) with the full-resolution L as guide, so chroma edges snap to
+  luminance edges. Box means use summed-area tables: O(1) per pixel for any radius.
+``benchmarks/upsampling.py`` measures both on real footage; the default follows it.
 """
 
 from __future__ import annotations
@@ -10,39 +13,48 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["guided_upsample", "box_mean"]
+__all__ = ["box_mean", "guided_filter", "upsample_chroma"]
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over (2r+1)^2 windows, windows clipped at the border. x: (B, C, H, W)."""
     if radius <= 0:
         return x
-    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+    H, W = x.shape[-2:]
+    table = F.pad(x.double(), (1, 0, 1, 0)).cumsum(-2).cumsum(-1)
+    ys, xs = torch.arange(H, device=x.device), torch.arange(W, device=x.device)
+    y0, y1 = (ys - radius).clamp(0, H), (ys + radius + 1).clamp(0, H)
+    x0, x1 = (xs - radius).clamp(0, W), (xs + radius + 1).clamp(0, W)
+    rows1, rows0 = table[..., y1, :], table[..., y0, :]
+    total = rows1[..., x1] - rows0[..., x1] - rows1[..., x0] + rows0[..., x0]
+    count = (y1 - y0).view(-1, 1) * (x1 - x0).view(1, -1)
+    return (total / count).to(x.dtype)
 
 
-def guided_upsample(ab_low: torch.Tensor, guide_full: torch.Tensor, radius: int = 2, eps: float = 1e-3) -> torch.Tensor:
-    """Upsample chroma guided by luminance.
+def guided_filter(p: torch.Tensor, guide: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """Filter p (B, C, H, W) guided by guide (B, 1, H, W) in [0, 1] (He et al. 2013, eq. 5-8)."""
+    mean_i = box_mean(guide, radius)
+    mean_p = box_mean(p, radius)
+    a = (box_mean(guide * p, radius) - mean_i * mean_p) / (box_mean(guide * guide, radius) - mean_i * mean_i + eps)
+    b = mean_p - a * mean_i
+    return box_mean(a, radius) * guide + box_mean(b, radius)
+
+
+def upsample_chroma(ab_low: torch.Tensor, guide_full: torch.Tensor, method: str = "bilinear", radius: int = 8, eps: float = 1e-3) -> torch.Tensor:
+    """Upsample chroma to the guide's size.
 
     Args:
-        ab_low: (B, 2, h, w) chroma at low resolution.
+        ab_low: (B, 2, h, w) chroma at the feature grid.
         guide_full: (B, 1, H, W) luminance in [0, 1] at the output resolution.
-        radius: window radius at the low resolution.
-        eps: regulariser; larger means smoother (closer to plain bilinear).
+        method: "bilinear" or "guided".
+        radius, eps: guided-filter window radius (full-resolution pixels) and regulariser.
 
     Returns:
         (B, 2, H, W) chroma.
     """
-    h, w = ab_low.shape[-2:]
-    guide_low = F.interpolate(guide_full, size=(h, w), mode="area")
-    mean_i = box_mean(guide_low, radius)
-    mean_p = box_mean(ab_low, radius)
-    cov = box_mean(guide_low * ab_low, radius) - mean_i * mean_p
-    var = box_mean(guide_low * guide_low, radius) - mean_i * mean_i
-    a = cov / (var + eps)
-    b = mean_p - a * mean_i
-    a = box_mean(a, radius)
-    b = box_mean(b, radius)
-    size = guide_full.shape[-2:]
-    a = F.interpolate(a, size=size, mode="bilinear", align_corners=False)
-    b = F.interpolate(b, size=size, mode="bilinear", align_corners=False)
-    return a * guide_full + b
+    up = F.interpolate(ab_low, size=guide_full.shape[-2:], mode="bilinear", align_corners=False)
+    if method == "bilinear":
+        return up
+    if method == "guided":
+        return guided_filter(up, guide_full, radius, eps)
+    raise ValueError(f"expected upsample method 'bilinear' or 'guided', got {method!r}")
