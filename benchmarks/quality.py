@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", default=None, help="HTML report folder")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--model", default="default")
+    p.add_argument("--render", metavar="JSON", help="only print the tables of a saved (possibly partial) result file")
     args = p.parse_args(argv)
+    if args.render:
+        print(markdown_report(EvalReport.from_dict(json.loads(Path(args.render).read_text()))))
+        return 0
 
     start = time.time()
     colorizer = VideoColorizer.from_pretrained(args.model, device="cpu")

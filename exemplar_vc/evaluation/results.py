@@ -99,3 +99,18 @@ class EvalReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (NaN written as null)."""
         return _clean({"settings": self.settings, "overall": self.overall, "clips": [asdict(c) for c in self.clips]})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "EvalReport":
+        """Inverse of ``to_dict`` (null read back as NaN), e.g. to re-render saved results."""
+
+        def nan(x: Any) -> Any:
+            if isinstance(x, dict):
+                return {k: nan(v) for k, v in x.items()}
+            return float("nan") if x is None else x
+
+        clips = []
+        for c in data["clips"]:
+            methods = {k: MethodResult(**dict(m, metrics=nan(m["metrics"]))) for k, m in c["methods"].items()}
+            clips.append(ClipResult(**dict(c, methods=methods, ground_truth=nan(c["ground_truth"]), size=tuple(c["size"]))))
+        return cls(clips, data.get("settings", {}))

@@ -83,3 +83,11 @@ def test_scorer_ab_pass_matches_plain_metrics(clip):
     s = ClipScorer(clip).score(shifted, ["psnr_ab", "ssim_ab"])
     assert s["psnr_ab"] == pytest.approx(metrics.psnr_ab(shifted, clip), abs=1e-3)
     assert s["ssim_ab"] == pytest.approx(metrics.ssim_ab(shifted, clip), abs=1e-5)
+
+
+def test_report_round_trips_through_json(clip):
+    from exemplar_vc.evaluation import EvalReport
+
+    report = EvalReport([evaluate_clip("pan", clip[:3], "first-frame", methods=BASELINES_ONLY, metric_names=["psnr", "cdc"])], {})
+    back = EvalReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert markdown_report(back) == markdown_report(report)
