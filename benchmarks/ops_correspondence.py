@@ -65,7 +65,6 @@ def one(method: str, H: int, W: int, N: int, C: int, V: int, warmup: int, runs: 
 
     from exemplar_vc.ops import correspondence
 
-    torch.set_num_threads(torch.get_num_threads())
     g = torch.Generator().manual_seed(0)
     query = F.normalize(torch.randn(1, C, H, W, generator=g), dim=1)
     keys = F.normalize(torch.randn(1, N, C, H, W, generator=g), dim=2)
@@ -88,8 +87,11 @@ def main():
     ap.add_argument("--one", nargs=8, metavar="ARG", help="internal: method H W N C V warmup runs")
     ap.add_argument("--out", type=Path, help="write the JSON results here")
     ap.add_argument("--quick", action="store_true", help="only the smallest grid size")
+    ap.add_argument("--only", help="only cases H x W with this N_ref, e.g. 135x240x1")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
     a = ap.parse_args()
     if a.one:
+        ops_harness.set_threads(a.threads)
         m, *nums = a.one
         print(json.dumps(one(m, *map(int, nums))))
         return
@@ -98,6 +100,8 @@ def main():
     cases += [(hw, n, 176, ("ours", "v0", "sdpa")) for hw, n in PIPELINE]
     if a.quick:
         cases = cases[:1]
+    if a.only:
+        cases = [c for c in cases if f"{c[0][0]}x{c[0][1]}x{c[1]}" == a.only]
     for (H, W), N, C, methods in cases:
         Q, K, V = H * W, N * H * W, 2
         warmup, runs = (1, 3) if Q * K > 2e8 else (2, 7)
@@ -106,12 +110,12 @@ def main():
             if m in ("naive", "sdpa") and 2 * Q * K * 4 / 2**30 > NAIVE_LIMIT_GB:
                 row["skipped"] = f"two {Q}x{K} fp32 matrices need {2 * Q * K * 4 / 2**30:.1f} GB > {NAIVE_LIMIT_GB} GB"
             else:
-                row.update(ops_harness.run_child(__file__, [m, str(H), str(W), str(N), str(C), str(V), str(warmup), str(runs)]))
+                row.update(ops_harness.run_child(__file__, threads=a.threads, args=[m, str(H), str(W), str(N), str(C), str(V), str(warmup), str(runs)]))
                 if "median_s" in row:
                     row["gflops"] = row["flops"] / row["median_s"] / 1e9
             print(json.dumps(row), file=sys.stderr, flush=True)
             results.append(row)
-    doc = {"benchmark": "ops_correspondence", "machine": ops_harness.machine(), "commit": ops_harness.commit(),
+    doc = {"benchmark": "ops_correspondence", "machine": ops_harness.machine(), "commit": ops_harness.commit(), "threads": a.threads or "default",
            "temperature": TEMPERATURE, "results": results}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -56,14 +56,23 @@ def measure(fn, warmup: int, runs: int) -> dict:
     }
 
 
-def run_child(script: str, args: list[str], timeout: float = 900) -> dict:
-    """Run ``script --one args`` in a fresh interpreter and parse its last JSON line."""
+def run_child(script: str, args: list[str], threads: int = 0, timeout: float = 900) -> dict:
+    """Run ``script --threads T --one args`` in a fresh interpreter; parse its last JSON line."""
     proc = subprocess.run(
-        [sys.executable, script, "--one", *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, script, "--threads", str(threads), "--one", *args],
+        capture_output=True, text=True, timeout=timeout,
     )
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def set_threads(threads: int) -> None:
+    """torch.set_num_threads(threads) when threads > 0 (0: torch's default, one per core)."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
 
 
 def machine() -> dict:

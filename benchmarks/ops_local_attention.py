@@ -48,8 +48,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", nargs=8, metavar="ARG", help="internal: method H W C V r warmup runs")
     ap.add_argument("--out", type=Path, help="write the JSON results here")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
     a = ap.parse_args()
     if a.one:
+        ops_harness.set_threads(a.threads)
         m, *nums = a.one
         print(json.dumps(one(m, *map(int, nums))))
         return
@@ -59,12 +61,12 @@ def main():
             d2 = (2 * r + 1) ** 2
             for m in ("ours", "unfold"):
                 row = {"method": m, "H": H, "W": W, "C": C, "V": V, "radius": r, "flops": 2 * H * W * d2 * (C + V)}
-                row.update(ops_harness.run_child(__file__, [m, str(H), str(W), str(C), str(V), str(r), "2", "5"]))
+                row.update(ops_harness.run_child(__file__, threads=a.threads, args=[m, str(H), str(W), str(C), str(V), str(r), "2", "5"]))
                 if "median_s" in row:
                     row["gflops"] = row["flops"] / row["median_s"] / 1e9
                 print(json.dumps(row), file=sys.stderr, flush=True)
                 results.append(row)
-    doc = {"benchmark": "ops_local_attention", "machine": ops_harness.machine(), "commit": ops_harness.commit(),
+    doc = {"benchmark": "ops_local_attention", "machine": ops_harness.machine(), "commit": ops_harness.commit(), "threads": a.threads or "default",
            "temperature": TEMPERATURE, "results": results}
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
