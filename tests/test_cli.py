@@ -85,3 +85,16 @@ def test_mismatched_frame_sizes_are_explained(files, clip_gray):
     out = run("colorize", str(d), "-o", str(files / "mixed_out"), "--exemplar", f"0={files / 'ref.png'}", "-q")
     assert out.returncode == 2 and "like the first" in out.stderr
     assert not (files / "mixed_out").exists()
+
+
+def test_colorize_from_a_reference_bank(files, clip_rgb):
+    photos = files / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "scene.png"), clip_rgb[0][..., ::-1])
+    cv2.imwrite(str(photos / "other.png"), np.ascontiguousarray(clip_rgb[4][::-1, :, ::-1]))
+    built = run("bank", "build", str(photos), "-o", str(files / "bank"))
+    assert built.returncode == 0, built.stderr
+    out = run("colorize", str(files / "frames"), "-o", str(files / "bank_out"), "--bank", str(files / "bank"), "--working-size", "96", "-q")
+    assert out.returncode == 0, out.stderr
+    assert "scene.png" in out.stderr  # the key frame got the bank image of its own scene
+    assert len(list((files / "bank_out").iterdir())) == 8

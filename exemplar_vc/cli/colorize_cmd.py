@@ -48,6 +48,11 @@ def _run(args: argparse.Namespace) -> int:
     overrides = {"working_size": args.working_size} if args.working_size else {}
     colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **overrides)
     source = UserReferences(images=references, explicit=explicit)
+    if args.bank:
+        from ..exemplars import ChainedSources, Retriever
+
+        # The user's own images first; the bank serves the key frames they leave open.
+        source = ChainedSources(source, Retriever(args.bank))
     result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
     used = ", ".join(f"{e.frame}<-{Path(e.origin).name}" for e in result.exemplars)
     print(f"wrote {len(result)} frames to {result.output} (exemplars: {used})", file=sys.stderr)

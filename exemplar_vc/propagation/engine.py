@@ -143,21 +143,18 @@ class PropagationEngine:
         """Backward pass from an anchor over the waiting frames, then merge and emit in order."""
         if not len(buffer):
             return
-        end = anchor_index = None
-        keys, values = None, None
+        end = self._next_anchor(buffer[-1][0].index)
+        keys, values = self._keys[end]
         bwd = anchor
         merged: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         for i in range(len(buffer) - 1, -1, -1):
             frame, fwd = buffer[i]
-            if end is None:
-                anchor_index = self._next_anchor(frame.index)
-                keys, values = self._keys[anchor_index]
-                end = anchor_index
             bwd = step(frame.feats, bwd, keys, values, self.cfg)
             start = self._prev_anchor(frame.index)
-            has_fwd = start is not None
-            t_from = frame.index - start if has_fwd else 1.0
-            merged.append((i, *merge_directions(fwd if has_fwd else _weak(fwd), bwd, t_from, end - frame.index)))
+            if start is None:  # before the shot's first exemplar
+                merged.append((i, *merge_directions(_weak(fwd), bwd, 1.0, end - frame.index)))
+            else:
+                merged.append((i, *merge_directions(fwd, bwd, frame.index - start, end - frame.index)))
         for i, ab, conf in reversed(merged):
             frame, _ = buffer[i]
             yield self._render(frame, ab, conf)

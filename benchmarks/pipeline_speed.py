@@ -1,0 +1,97 @@
+"""Frames per second and peak memory of the whole pipeline on a real clip, and whether
+memory grows with video length.
+
+Each run is a fresh subprocess (so its peak RSS is its own): it colorizes the clip with
+its first colour frame as the only exemplar and writes an mp4, the way a user would. The
+"looped" case plays the clip N times back to back (written once to a temporary gray mp4).
+
+    python benchmarks/pipeline_speed.py [--clip PATH] [--runs 3] [--loop 10] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import SHARED_DATA, commit, machine, summary  # noqa: E402
+
+
+def child(video: str, exemplar: str, working_size: int) -> None:
+    """One timed run inside its own process; prints a JSON line."""
+    import exemplar_vc
+
+    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size)
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        result = colorizer.colorize_to(video, Path(d) / "out.mp4", exemplars={0: exemplar})
+        seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"frames": len(result), "seconds": seconds, "fps": len(result) / seconds, "peak_rss_bytes": peak}))
+
+
+def make_inputs(clip: Path, loop: int, workdir: Path) -> tuple[Path, Path, Path]:
+    """First colour frame as exemplar PNG, and a gray mp4 of the clip looped ``loop`` times."""
+    import cv2
+
+    from exemplar_vc.io import open_video, open_writer
+
+    source = open_video(clip)
+    frames = list(source.gray_frames())
+    first = next(source.rgb_frames())
+    exemplar = workdir / "exemplar.png"
+    cv2.imwrite(str(exemplar), first[..., ::-1])
+    looped = workdir / f"looped_{loop}x.mp4"
+    with open_writer(looped, source.fps) as w:
+        for _ in range(loop):
+            for g in frames:
+                w.write(cv2.cvtColor(g, cv2.COLOR_GRAY2RGB))
+    return exemplar, clip, looped
+
+
+def run_child(video: Path, exemplar: Path, working_size: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=SHARED_DATA / "clips" / "bear.mp4")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--loop", type=int, default=10)
+    parser.add_argument("--loop-runs", type=int, default=1)
+    parser.add_argument("--working-size", type=int, default=256)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        exemplar, clip, looped = make_inputs(args.clip, args.loop, Path(d))
+        run_child(clip, exemplar, args.working_size)  # warm-up: file caches, lazy imports
+        once = [run_child(clip, exemplar, args.working_size) for _ in range(args.runs)]
+        many = [run_child(looped, exemplar, args.working_size) for _ in range(args.loop_runs)]
+    report = {
+        "benchmark": "pipeline_speed",
+        "clip": args.clip.name,
+        "working_size": args.working_size,
+        "commit": commit(),
+        "machine": machine(),
+        "once": {"frames": once[0]["frames"], "fps": summary([r["fps"] for r in once]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in once])},
+        f"looped_{args.loop}x": {"frames": many[0]["frames"], "fps": summary([r["fps"] for r in many]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in many])},
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
