@@ -13,6 +13,9 @@ Compares, on the same unit-norm float32 tensors at temperature 0.01:
 FLOPs per call count the two matrix products, 2 Q K (C + V); GFLOP/s = FLOPs / median.
 
     python benchmarks/ops_correspondence.py --out benchmarks/results/ops_correspondence.json
+
+``--ab`` compares ours with v0 at the fusion step's sizes by alternating calls in one
+process (11 rounds after a warm-up), so both see the same background load.
 """
 
 from __future__ import annotations
@@ -82,6 +85,42 @@ def one(method: str, H: int, W: int, N: int, C: int, V: int, warmup: int, runs: 
         return ops_harness.measure(fns[method], warmup, runs)
 
 
+def ab(rounds: int = 11) -> list[dict]:
+    """Interleaved ours / v0 timings at the PIPELINE sizes (C = 176, V = 2)."""
+    import time
+
+    import torch
+    import torch.nn.functional as F
+
+    from exemplar_vc.ops import correspondence
+
+    rows = []
+    for (H, W), N in PIPELINE:
+        g = torch.Generator().manual_seed(0)
+        query = F.normalize(torch.randn(1, 176, H, W, generator=g), dim=1)
+        keys = F.normalize(torch.randn(1, N, 176, H, W, generator=g), dim=2)
+        values = torch.rand(1, N, 2, H, W, generator=g) * 2 - 1
+        fns = {
+            "ours": lambda: correspondence(query, keys, values, TEMPERATURE),
+            "v0": lambda: v0_correspondence(query, keys, values, TEMPERATURE),
+        }
+        times = {m: [] for m in fns}
+        with torch.no_grad():
+            for fn in fns.values():
+                fn()
+            for _ in range(rounds):
+                for m, fn in fns.items():
+                    t0 = time.perf_counter()
+                    fn()
+                    times[m].append(time.perf_counter() - t0)
+        for m, ts in times.items():
+            ts.sort()
+            rows.append({"method": m, "H": H, "W": W, "N_ref": N, "C": 176, "V": 2, "flops": 2 * H * W * N * H * W * 178,
+                         "median_s": ts[len(ts) // 2], "min_s": ts[0], "max_s": ts[-1], "runs": rounds, "warmup": 1,
+                         "peak_extra_mb": None, "gflops": 2 * H * W * N * H * W * 178 / ts[len(ts) // 2] / 1e9})
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", nargs=8, metavar="ARG", help="internal: method H W N C V warmup runs")
@@ -89,6 +128,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="only the smallest grid size")
     ap.add_argument("--only", help="only cases H x W with this N_ref, e.g. 135x240x1")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: one per core)")
+    ap.add_argument("--ab", action="store_true", help="interleaved ours vs v0 at the fusion step's sizes")
     a = ap.parse_args()
     if a.one:
         ops_harness.set_threads(a.threads)
@@ -98,6 +138,9 @@ def main():
     results = []
     cases = [(hw, n, 64, ("ours", "sdpa", "naive")) for hw, n in GRID]
     cases += [(hw, n, 176, ("ours", "v0", "sdpa")) for hw, n in PIPELINE]
+    if a.ab:
+        ops_harness.set_threads(a.threads)
+        results, cases = ab(), []
     if a.quick:
         cases = cases[:1]
     if a.only:

@@ -15,7 +15,8 @@ def _cell(row: dict) -> tuple[str, str, str]:
     if "error" in row:
         return "error: " + row["error"][:60], "-", "-"
     t = f"{row['median_s']:.3f} ({row['min_s']:.3f}-{row['max_s']:.3f})"
-    return t, f"{row['peak_extra_mb']:.0f}", f"{row['gflops']:.2f}"
+    mem = "-" if row["peak_extra_mb"] is None else f"{row['peak_extra_mb']:.0f}"
+    return t, mem, f"{row['gflops']:.2f}"
 
 
 def render(doc: dict) -> str:
