@@ -31,9 +31,9 @@ class PropagationConfig:
 
     global_temperature: float = 0.01
     local_radius: int = 4
-    local_temperature: float = 0.002
+    local_temperature: float = 0.01
     mix_temperature: float = 0.02
-    continuity_bias: float = 0.03
+    continuity_bias: float = 0.01
     local_decay: float = 0.98
     upsample: str = "bilinear"
     upsample_radius: int = 8
