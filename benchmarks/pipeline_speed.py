@@ -5,7 +5,7 @@ Each run is a fresh subprocess (so its peak RSS is its own): it colorizes the cl
 its first colour frame as the only exemplar and writes an mp4, the way a user would. The
 "looped" case plays the clip N times back to back (written once to a temporary gray mp4).
 
-    python benchmarks/pipeline_speed.py [--clip PATH] [--runs 3] [--loop 10] [--json out.json]
+    python benchmarks/pipeline_speed.py [--clip PATH] [--runs 3] [--loop 10] [--threads N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -23,9 +23,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import SHARED_DATA, commit, machine, summary  # noqa: E402
 
 
-def child(video: str, exemplar: str, working_size: int) -> None:
+def child(video: str, exemplar: str, working_size: int, threads: int) -> None:
     """One timed run inside its own process; prints a JSON line."""
+    import torch
+
     import exemplar_vc
+
+    if threads:
+        torch.set_num_threads(threads)
 
     colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size)
     with tempfile.TemporaryDirectory() as d:
@@ -55,15 +60,15 @@ def make_inputs(clip: Path, loop: int, workdir: Path) -> tuple[Path, Path, Path]
     return exemplar, clip, looped
 
 
-def run_child(video: Path, exemplar: Path, working_size: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size)]
+def run_child(video: Path, exemplar: Path, working_size: int, threads: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size), str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=SHARED_DATA / "clips" / "bear.mp4")
@@ -71,17 +76,19 @@ def main() -> None:
     parser.add_argument("--loop", type=int, default=10)
     parser.add_argument("--loop-runs", type=int, default=1)
     parser.add_argument("--working-size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         exemplar, clip, looped = make_inputs(args.clip, args.loop, Path(d))
-        run_child(clip, exemplar, args.working_size)  # warm-up: file caches, lazy imports
-        once = [run_child(clip, exemplar, args.working_size) for _ in range(args.runs)]
-        many = [run_child(looped, exemplar, args.working_size) for _ in range(args.loop_runs)]
+        run_child(clip, exemplar, args.working_size, args.threads)  # warm-up: file caches, lazy imports
+        once = [run_child(clip, exemplar, args.working_size, args.threads) for _ in range(args.runs)]
+        many = [run_child(looped, exemplar, args.working_size, args.threads) for _ in range(args.loop_runs)]
     report = {
         "benchmark": "pipeline_speed",
         "clip": args.clip.name,
         "working_size": args.working_size,
+        "threads": args.threads or "default",
         "commit": commit(),
         "machine": machine(),
         "once": {"frames": once[0]["frames"], "fps": summary([r["fps"] for r in once]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in once])},

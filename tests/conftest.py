@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-import torch
+import os
 
-import exemplar_vc
+# One thread per process: on 2 shared cores, OpenMP threads of concurrent processes spin at
+# barriers and a test can run 10x slower. Set before torch loads; subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import exemplar_vc  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def _smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
