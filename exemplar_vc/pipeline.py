@@ -31,7 +31,9 @@ class ColorizationResult:
 
     frames: (T, H, W, 3) uint8 sRGB, or None when the frames were written straight to disk.
     confidence: (T, h, w) float32 in [0, 1] at the feature grid: how well each position
-        matched an exemplar or its neighbour (low means the colour is a guess).
+        matched an exemplar or its neighbour (low means the colour is a guess); None when
+        the frames were written straight to disk (it would grow with the video's length).
+    mean_confidence: (T,) float32, the mean of each frame's confidence map.
     exemplars: the exemplars used, one per key frame, with their source and origin.
     shot_starts: first frame of every detected shot.
     fps: frame rate of the input. names: file names of a folder input, else None.
@@ -39,7 +41,8 @@ class ColorizationResult:
     """
 
     frames: np.ndarray | None
-    confidence: np.ndarray
+    confidence: np.ndarray | None
+    mean_confidence: np.ndarray
     exemplars: list[Exemplar]
     shot_starts: list[int]
     fps: Fraction
@@ -47,7 +50,7 @@ class ColorizationResult:
     output: Path | None = None
 
     def __len__(self) -> int:
-        return len(self.confidence)
+        return len(self.mean_confidence)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the frames to a video (.mp4/.mkv) or a folder of PNGs; returns the path."""
@@ -161,7 +164,8 @@ class VideoColorizer:
         for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
             frames.append(out.rgb)
             conf.append(out.confidence)
-        return ColorizationResult(np.stack(frames), np.stack(conf), found, plan.shot_starts, source.fps, source.names)
+        conf = np.stack(conf)
+        return ColorizationResult(np.stack(frames), conf, conf.mean(axis=(1, 2)), found, plan.shot_starts, source.fps, source.names)
 
     def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
         """Colorize and stream the frames to ``output`` (video file or PNG folder) without
@@ -174,8 +178,9 @@ class VideoColorizer:
         with open_writer(out_path, source.fps, names=source.names, audio_from=audio) as writer:
             for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
                 writer.write(out.rgb)
-                conf.append(out.confidence)
-        return ColorizationResult(None, np.stack(conf), found, plan.shot_starts, source.fps, source.names, out_path)
+                conf.append(float(out.confidence.mean()))
+        mean_conf = np.asarray(conf, dtype=np.float32)
+        return ColorizationResult(None, None, mean_conf, found, plan.shot_starts, source.fps, source.names, out_path)
 
 
 def _progress(frames: Iterator[ColorizedFrame], total: int, enabled: bool) -> Iterator[ColorizedFrame]:

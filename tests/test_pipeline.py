@@ -79,6 +79,9 @@ def test_stream_equals_batch_and_file_output(colorizer, clip_rgb, clip_gray, tmp
 
     written = np.stack([cv2.imread(str(p))[..., ::-1] for p in sorted((tmp_path / "out").iterdir())])
     assert np.array_equal(written, batch.frames) and result.frames is None
+    # Streamed to disk, only the per-frame mean confidence is kept (memory flat in length).
+    assert result.confidence is None
+    assert np.allclose(result.mean_confidence, batch.confidence.mean(axis=(1, 2)), atol=1e-6)
 
 
 def test_both_exemplars_are_used_bidirectionally(colorizer, clip_rgb, clip_gray):
