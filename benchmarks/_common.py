@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -34,3 +35,11 @@ def commit() -> str:
 def summary(values: list[float]) -> dict:
     """Median and spread (min, max) of repeated measurements."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": len(values)}
+
+
+def emit(report: dict, path: Path | None) -> None:
+    """Print the JSON report, and write it to ``path`` when given."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if path is not None:
+        path.write_text(text)

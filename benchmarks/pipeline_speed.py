@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_DATA, commit, machine, summary  # noqa: E402
+from _common import SHARED_DATA, commit, emit, machine, summary  # noqa: E402
 
 
 def child(video: str, exemplar: str, working_size: int, threads: int) -> None:
@@ -94,10 +94,7 @@ def main() -> None:
         "once": {"frames": once[0]["frames"], "fps": summary([r["fps"] for r in once]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in once])},
         f"looped_{args.loop}x": {"frames": many[0]["frames"], "fps": summary([r["fps"] for r in many]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in many])},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    emit(report, args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ time per frame. This isolates upsampling from matching: it is the best either ca
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_DATA, commit, machine  # noqa: E402
+from _common import SHARED_DATA, commit, emit, machine  # noqa: E402
 
 from exemplar_vc.color import rgb_to_lab  # noqa: E402
 from exemplar_vc.io import open_video  # noqa: E402
@@ -68,10 +67,7 @@ def main() -> None:
         "mean_abs_ab_error": {m: {**r, "mean": statistics.mean(r.values())} for m, r in rows.items()},
         "seconds_per_frame_median": {m: statistics.median(t) for m, t in times.items()},
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
+    emit(report, args.json)
 
 
 if __name__ == "__main__":
