@@ -103,6 +103,7 @@ class VideoColorizer:
         self.config = config
         self.encoder = encoder.to(device)
         self.device = device
+        self._colorizer = None  # loaded on first use by the fill-in
 
     @classmethod
     def from_pretrained(cls, name: str = "default", device: str | torch.device = "auto", **overrides: Any) -> "VideoColorizer":
@@ -150,7 +151,17 @@ class VideoColorizer:
                     frame_gray=grays.get(ex.frame),
                     aligned_tolerance=self.config.propagation.aligned_tolerance,
                 )
-        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, self.device)
+        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, self.device, prior=self._prior())
+
+    def _prior(self):
+        """The image colorizer's chroma for the confidence-gated fill-in, when enabled."""
+        if not self.config.propagation.fill_in:
+            return None
+        if self._colorizer is None:
+            from .modeling.colorizer import ImageColorizer
+
+            self._colorizer = ImageColorizer.from_pretrained(self.encoder).to(self.device).eval()
+        return self._colorizer.chroma
 
     def stream(self, video: Any, exemplars: Any) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""

@@ -142,3 +142,24 @@ def test_one_line_colorize(clip_rgb, clip_gray, tmp_path):
     out = tmp_path / "out.mp4"
     result = exemplar_vc.colorize(clip_gray, out, exemplars={0: clip_rgb[0]}, device="cpu", working_size=96)
     assert out.exists() and len(result) == len(clip_gray)
+
+
+def _with_propagation(colorizer, **changes):
+    cfg = dataclasses.replace(colorizer.config, propagation=dataclasses.replace(colorizer.config.propagation, **changes))
+    return exemplar_vc.VideoColorizer(cfg, colorizer.encoder, colorizer.device)
+
+
+def test_colorizer_fill_in_is_gated_by_confidence(colorizer, clip_rgb, clip_gray):
+    from exemplar_vc.propagation import analyse_frame
+
+    ex = {0: clip_rgb[0]}
+    plain = colorizer(clip_gray, ex).frames
+    # Thresholds under every confidence: propagated colour everywhere, nothing changes.
+    never = _with_propagation(colorizer, fill_in=True, fill_in_low=-2.0, fill_in_high=-1.0)
+    assert np.array_equal(never(clip_gray, ex).frames, plain)
+    # Thresholds over every confidence: the colorizer's chroma everywhere.
+    always = _with_propagation(colorizer, fill_in=True, fill_in_low=2.0, fill_in_high=3.0)
+    frames = list(always.stream(clip_gray, ex))
+    feats = analyse_frame(3, clip_gray[3], colorizer.encoder, colorizer.config.working_size, colorizer.device).feats
+    prior_ab, _ = always._colorizer.chroma(feats)
+    assert np.allclose(frames[3].ab, prior_ab[0].detach().numpy(), atol=1e-4)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..color import lab_to_rgb_keep_lightness
 from ..config import ColorizerConfig
+from ..modeling.colorizer import gated_fill
 from ..modeling.encoder import LuminanceEncoder
 from .buffer import SegmentBuffer
 from .frames import FrameData, PreparedExemplar, analyse_frame, lightness
@@ -56,9 +57,19 @@ class PropagationEngine:
         anchors: ``{frame_index: PreparedExemplar}`` key frames and their exemplars.
         shot_starts: first frame of every shot, ascending, starting with 0.
         device: where tensors live.
+        prior: optional features (1, C, h, w) -> (ab, confidence) of an image colorizer,
+            blended in where propagation is unsure (``PropagationConfig.fill_in``).
     """
 
-    def __init__(self, encoder: LuminanceEncoder, config: ColorizerConfig, anchors: dict[int, PreparedExemplar], shot_starts: list[int], device: torch.device):
+    def __init__(
+        self,
+        encoder: LuminanceEncoder,
+        config: ColorizerConfig,
+        anchors: dict[int, PreparedExemplar],
+        shot_starts: list[int],
+        device: torch.device,
+        prior: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+    ):
         self.encoder = encoder
         self.config = config
         self.cfg = config.propagation
@@ -66,6 +77,7 @@ class PropagationEngine:
         self.anchor_frames = sorted(anchors)
         self.shot_starts = list(shot_starts) or [0]
         self.device = device
+        self.prior = prior
         self._pool = _flatten_keys([anchors[f] for f in self.anchor_frames]) if anchors else None
         self._keys = {f: _flatten_keys([anchors[f]]) for f in self.anchor_frames}
 
@@ -102,6 +114,9 @@ class PropagationEngine:
     def _render(self, frame: FrameData, ab: torch.Tensor, conf: torch.Tensor) -> ColorizedFrame:
         # Key frames go through the same path as every other frame, so nothing pops at them.
         L = lightness(frame.gray, self.device)
+        if self.prior is not None:
+            prior_ab, _ = self.prior(frame.feats.float())
+            ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
         ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
         rgb = lab_to_rgb_keep_lightness(L, ab_full)
         rgb8 = (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
