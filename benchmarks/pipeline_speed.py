@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--loop", type=int, default=10)
     parser.add_argument("--loop-runs", type=int, default=1)
-    parser.add_argument("--working-size", type=int, default=256)
+    parser.add_argument("--working-size", type=int, default=384)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

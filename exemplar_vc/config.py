@@ -56,7 +56,7 @@ class ColorizerConfig:
     working_size: short side (pixels) at which chroma is predicted; never upscales.
     """
 
-    working_size: int = 256
+    working_size: int = 384
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     propagation: PropagationConfig = field(default_factory=PropagationConfig)
     shots: ShotConfig = field(default_factory=ShotConfig)

@@ -26,6 +26,6 @@ def get_config(name: str) -> ColorizerConfig:
     return _VARIANTS[name]()
 
 
-register_variant("default", lambda: ColorizerConfig(working_size=256))
-register_variant("fast", lambda: ColorizerConfig(working_size=192))
-register_variant("quality", lambda: ColorizerConfig(working_size=384))
+register_variant("default", lambda: ColorizerConfig(working_size=384))
+register_variant("fast", lambda: ColorizerConfig(working_size=256))
+register_variant("quality", lambda: ColorizerConfig(working_size=512))
