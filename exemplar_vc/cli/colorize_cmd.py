@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.images import IMAGE_SUFFIXES
 
 __all__ = ["register", "parse_exemplar", "expand_references"]
 
@@ -21,19 +20,15 @@ def parse_exemplar(text: str) -> tuple[int, str]:
 
 
 def expand_references(items: list[str]) -> list[str]:
-    """Image paths, with folders replaced by the images they hold (sorted by name)."""
+    """Image paths, with folders replaced by the images they hold (recursive, sorted by name)."""
+    from ..exemplars.bank import expand_image_paths
+
     paths: list[str] = []
     for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(str(q) for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise InputError(f"expected images in the references folder {item!r}, found none")
-            paths.extend(found)
-        elif p.exists():
-            paths.append(item)
-        else:
-            raise InputError(f"expected a reference image or folder, but {item!r} does not exist")
+        found = expand_image_paths(item)
+        if not found:
+            raise InputError(f"expected images in the references folder {item!r}, found none")
+        paths.extend(str(p) for p in found)
     return paths
 
 
