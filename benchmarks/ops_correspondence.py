@@ -160,10 +160,7 @@ def main():
             results.append(row)
     doc = {"benchmark": "ops_correspondence", "machine": ops_harness.machine(), "commit": ops_harness.commit(), "threads": a.threads or "default",
            "temperature": TEMPERATURE, "results": results}
-    if a.out:
-        a.out.parent.mkdir(parents=True, exist_ok=True)
-        a.out.write_text(json.dumps(doc, indent=1))
-    print(json.dumps(doc))
+    ops_harness.emit(doc, a.out)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,11 @@ def commit() -> str:
         return out.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def emit(doc: dict, out) -> None:
+    """Write the result document to ``out`` (when given) and print it."""
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(doc, indent=1))
+    print(json.dumps(doc))
