@@ -76,26 +76,28 @@ def _ssim_one(p: np.ndarray, g: np.ndarray, data_range: float) -> float:
     return float(np.mean(scores))
 
 
+def _pair_in_space(pred: Any, gt: Any, space: str):
+    """Checked (pred, gt) frames, as RGB or converted to their ab channels."""
+    p, g = check_pair(pred, gt)
+    if space == "ab":
+        return rgb_to_ab(p), rgb_to_ab(g)
+    if space != "rgb":
+        raise InputError(f"expected space 'rgb' or 'ab', got {space!r}")
+    return p, g
+
+
 def psnr_frames(pred: Any, gt: Any, space: str = "rgb") -> np.ndarray:
     """(T,) per-frame PSNR in dB of ``pred`` against ``gt``, both (T, H, W, 3) uint8 RGB.
 
     space: "rgb" (data range 255) or "ab" (CIE Lab a, b; data range 255).
     """
-    p, g = check_pair(pred, gt)
-    if space == "ab":
-        p, g = rgb_to_ab(p), rgb_to_ab(g)
-    elif space != "rgb":
-        raise InputError(f"expected space 'rgb' or 'ab', got {space!r}")
+    p, g = _pair_in_space(pred, gt, space)
     return np.array([_psnr_one(a, b, 255.0) for a, b in zip(p, g)])
 
 
 def ssim_frames(pred: Any, gt: Any, space: str = "rgb") -> np.ndarray:
     """(T,) per-frame SSIM in [-1, 1] (1 = identical); same inputs as ``psnr_frames``."""
-    p, g = check_pair(pred, gt)
-    if space == "ab":
-        p, g = rgb_to_ab(p), rgb_to_ab(g)
-    elif space != "rgb":
-        raise InputError(f"expected space 'rgb' or 'ab', got {space!r}")
+    p, g = _pair_in_space(pred, gt, space)
     return np.array([_ssim_one(a, b, 255.0) for a, b in zip(p, g)])
 
 
