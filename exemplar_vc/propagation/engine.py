@@ -15,7 +15,6 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..color import lab_to_rgb_keep_lightness
 from ..config import ColorizerConfig
@@ -105,8 +104,8 @@ class PropagationEngine:
     # -- the work -----------------------------------------------------------------
     def _anchor_state(self, frame: FrameData) -> DirectionState:
         ex = self.anchors[frame.index]
-        if ex.ab_full is not None:
-            ab = F.adaptive_avg_pool2d(ex.ab_full, frame.feats.shape[-2:])
+        if ex.ab_aligned is not None:
+            ab = ex.ab_aligned
             return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats)
         keys, values = self._keys[frame.index]
         return step(frame.feats, None, keys, values, self.cfg)

@@ -35,14 +35,14 @@ class PreparedExemplar:
     """An exemplar at the feature grid of the video.
 
     feats: (1, C, h, w) features of its luminance. ab: (1, 2, h, w) its chroma averaged
-    over each feature cell. ab_full: (1, 2, H, W) its chroma at the video's full size when
-    it is the key frame's own colour version (aligned), else None.
+    over each feature cell. ab_aligned: (1, 2, h', w') its chroma averaged onto the key
+    frame's own feature grid when it is that frame's colour version (aligned), else None.
     """
 
     exemplar: Exemplar
     feats: torch.Tensor
     ab: torch.Tensor
-    ab_full: torch.Tensor | None = None
+    ab_aligned: torch.Tensor | None = None
 
 
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
@@ -81,10 +81,12 @@ def prepare_exemplar(
     feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size)))
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
-    ab_full = None
+    ab_aligned = None
     if frame_gray is not None and _is_aligned(gray, frame_gray, aligned_tolerance):
-        ab_full = resize_to(lab[:, 1:], frame_gray.shape)
-    return PreparedExemplar(exemplar, feats, ab, ab_full)
+        h, w = working_shape(*frame_gray.shape, working_size)
+        grid = (-(-h // encoder.config.stride), -(-w // encoder.config.stride))
+        ab_aligned = F.adaptive_avg_pool2d(resize_to(lab[:, 1:], frame_gray.shape), grid)
+    return PreparedExemplar(exemplar, feats, ab, ab_aligned)
 
 
 def lightness(gray: np.ndarray, device: torch.device) -> torch.Tensor:
