@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from .keyframes import ShotConfig
 from .modeling.encoder import EncoderConfig
+from .modeling.fusion import HandFusionConfig
+from .modeling.propagation_net import PropagationNetConfig
 
 __all__ = ["PropagationConfig", "ColorizerConfig"]
 
@@ -14,13 +16,9 @@ __all__ = ["PropagationConfig", "ColorizerConfig"]
 class PropagationConfig:
     """Stage 2 settings.
 
-    global_temperature: softmax temperature of the match to exemplars (cosine / T).
-    local_radius, local_temperature: window radius (feature cells) and temperature of the
-        match to the neighbouring frame.
-    mix_temperature: how sharply the better of the global and local matches wins.
-    continuity_bias: similarity added to the local match before that contest, so colour
-        stays continuous in time unless the exemplar match is clearly better (no flicker).
-    local_decay: confidence kept per propagated frame (1.0 = no decay) for the merge.
+    fusion: which fusion module makes each frame's colour (``modeling/fusion.py``):
+        "hand" (the hand-written rule, settings in ``hand``) or "network" (the trained
+        propagation network, settings in ``network``).
     upsample: chroma upsampling to full resolution, "bilinear" or "guided" (guided filter
         on the full-resolution L; radius in pixels, eps on L in [0, 1]). The default is
         the better of the two on real footage (benchmarks/upsampling.py).
@@ -33,12 +31,9 @@ class PropagationConfig:
         Off by default: the committed colorizer only slightly beats gray (benchmarks).
     """
 
-    global_temperature: float = 0.01
-    local_radius: int = 4
-    local_temperature: float = 0.01
-    mix_temperature: float = 0.02
-    continuity_bias: float = 0.01
-    local_decay: float = 0.98
+    fusion: str = "hand"
+    hand: HandFusionConfig = field(default_factory=HandFusionConfig)
+    network: PropagationNetConfig = field(default_factory=PropagationNetConfig)
     upsample: str = "bilinear"
     upsample_radius: int = 8
     upsample_eps: float = 1e-3

@@ -86,11 +86,14 @@ class LuminanceEncoder(nn.Module):
         # Frozen: batch-norm statistics stay those of ImageNet.
         return super().train(False)
 
+    def grid_shape(self, h: int, w: int) -> tuple[int, int]:
+        """Feature-grid size for an (h, w) input: ceil(h / stride), ceil(w / stride)."""
+        return -(-h // self.config.stride), -(-w // self.config.stride)
+
     def forward(self, gray: torch.Tensor) -> torch.Tensor:
         if gray.dim() != 4 or gray.shape[1] != 1:
             raise ValueError(f"expected gray frames of shape (B, 1, H, W), got {tuple(gray.shape)}")
-        h, w = gray.shape[-2:]
-        out_size = (-(-h // self.config.stride), -(-w // self.config.stride))
+        out_size = self.grid_shape(*gray.shape[-2:])
         x = (gray * 255.0 - 127.0) / 128.0
         x = self.stem(x.expand(-1, 3, -1, -1))
         feats = []

@@ -1,15 +1,19 @@
-"""Stage 2 driver: bidirectional propagation between exemplars, shot by shot, streamed.
+"""Stage 2 driver: for each segment between exemplars, forward, backward, merge, render.
 
-Frames arrive in order. Frames with a later exemplar in the same shot wait in a segment
-buffer; when that exemplar's frame arrives, a backward pass runs over the buffer and each
-waiting frame is merged and emitted. Frames with no later exemplar in their shot get the
-forward pass only and are emitted at once, so memory never grows with video length.
-Colour is never carried across a shot boundary.
+The video is cut into segments (``segments.py``) at shot starts and anchors (key frames
+with an exemplar). Frames arrive in order. In a segment with an anchor after it, frames
+wait in a buffer (``buffer.py``, spilled to disk past a limit) after their forward step;
+when the right anchor's frame arrives, the backward pass runs over them and each frame is
+merged and rendered. A segment with no anchor after it gets the forward pass only and its
+frames are emitted at once. Memory is thereby bounded by the longest segment, never by
+the video's length, and colour never crosses a shot boundary.
+
+What each frame's colour is made of is the fusion module's business
+(``modeling/fusion.py``): the engine is the same for every implementation.
 """
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -18,11 +22,13 @@ import torch
 
 from ..color import lab_to_rgb_keep_lightness
 from ..config import ColorizerConfig
+from ..errors import InputError
 from ..modeling.colorizer import gated_fill
 from ..modeling.encoder import LuminanceEncoder
+from ..modeling.fusion import DirectionState, ExemplarKeys, Fusion
 from .buffer import SegmentBuffer
-from .frames import FrameData, PreparedExemplar, analyse_frame, lightness
-from .fusion import DirectionState, merge_directions, step
+from .frames import FrameData, PreparedExemplar, analyse_frame, exemplar_chroma, lightness
+from .segments import Segment, plan_segments
 from .upsample import upsample_chroma
 
 __all__ = ["ColorizedFrame", "PropagationEngine"]
@@ -31,8 +37,9 @@ __all__ = ["ColorizedFrame", "PropagationEngine"]
 @dataclass
 class ColorizedFrame:
     """index: 0-based frame index. rgb: (H, W, 3) uint8 sRGB whose Lab lightness is the
-    input's. ab: (2, h, w) float32 CIE a, b at the feature grid. confidence: (h, w)
-    float32 in [0, 1] at the feature grid."""
+    input's. ab: (2, h, w) float32 CIE a, b as the fusion module made it (feature grid for
+    the hand rule, working resolution for the network). confidence: (h, w) float32 in
+    [0, 1] on the same grid."""
 
     index: int
     rgb: np.ndarray
@@ -40,11 +47,42 @@ class ColorizedFrame:
     confidence: np.ndarray
 
 
-def _flatten_keys(exemplars: list[PreparedExemplar]) -> tuple[torch.Tensor, torch.Tensor]:
-    # Exemplars may have different grids; lay all key positions side by side as one row.
+def exemplar_keys(exemplars: list[PreparedExemplar]) -> ExemplarKeys:
+    """Lay the key positions of one or more exemplars (grids may differ) side by side."""
     feats = torch.cat([e.feats.flatten(2) for e in exemplars], dim=2)
     ab = torch.cat([e.ab.flatten(2) for e in exemplars], dim=2)
-    return feats[:, None, :, None, :], ab[:, None, :, None, :]
+    return ExemplarKeys(feats[:, None, :, None, :], ab[:, None, :, None, :])
+
+
+class _FrameStream:
+    """Analyses incoming gray frames in order, with a look-ahead of one frame (the right
+    anchor is read before the segment's frames are emitted)."""
+
+    def __init__(self, gray_frames: Iterable[np.ndarray], analyse: Callable[[int, np.ndarray], FrameData], n_frames: int):
+        self._frames = iter(gray_frames)
+        self._analyse = analyse
+        self._n_frames = n_frames
+        self._next = 0
+        self._ahead: FrameData | None = None
+
+    def peek(self) -> FrameData:
+        if self._ahead is None:
+            try:
+                gray = next(self._frames)
+            except StopIteration:
+                raise InputError(f"expected {self._n_frames} frames, but the video ended after {self._next}") from None
+            self._ahead = self._analyse(self._next, gray)
+            self._next += 1
+        return self._ahead
+
+    def take(self) -> FrameData:
+        frame = self.peek()
+        self._ahead = None
+        return frame
+
+    def check_exhausted(self) -> None:
+        if self._ahead is None and next(self._frames, None) is not None:
+            raise InputError(f"expected {self._n_frames} frames, but the video has more")
 
 
 class PropagationEngine:
@@ -55,7 +93,9 @@ class PropagationEngine:
         config: pipeline settings.
         anchors: ``{frame_index: PreparedExemplar}`` key frames and their exemplars.
         shot_starts: first frame of every shot, ascending, starting with 0.
+        n_frames: number of frames the stream will deliver.
         device: where tensors live.
+        fusion: the fusion module (``modeling.fusion.Fusion``).
         prior: optional features (1, C, h, w) -> (ab, confidence) of an image colorizer,
             blended in where propagation is unsure (``PropagationConfig.fill_in``).
     """
@@ -66,116 +106,100 @@ class PropagationEngine:
         config: ColorizerConfig,
         anchors: dict[int, PreparedExemplar],
         shot_starts: list[int],
+        n_frames: int,
         device: torch.device,
+        fusion: Fusion,
         prior: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ):
         self.encoder = encoder
         self.config = config
         self.cfg = config.propagation
         self.anchors = anchors
-        self.anchor_frames = sorted(anchors)
-        self.shot_starts = list(shot_starts) or [0]
+        self.n_frames = n_frames
         self.device = device
+        self.fusion = fusion
         self.prior = prior
-        self._pool = _flatten_keys([anchors[f] for f in self.anchor_frames]) if anchors else None
-        self._keys = {f: _flatten_keys([anchors[f]]) for f in self.anchor_frames}
-
-    # -- the plan -----------------------------------------------------------------
-    def _shot_end(self, index: int) -> int:
-        """First frame after the shot holding ``index`` (a huge number for the last shot)."""
-        i = bisect.bisect_right(self.shot_starts, index)
-        return self.shot_starts[i] if i < len(self.shot_starts) else 1 << 62
-
-    def _shot_start(self, index: int) -> int:
-        return self.shot_starts[bisect.bisect_right(self.shot_starts, index) - 1]
-
-    def _next_anchor(self, index: int) -> int | None:
-        i = bisect.bisect_right(self.anchor_frames, index)
-        if i < len(self.anchor_frames) and self.anchor_frames[i] < self._shot_end(index):
-            return self.anchor_frames[i]
-        return None
-
-    def _prev_anchor(self, index: int) -> int | None:
-        i = bisect.bisect_left(self.anchor_frames, index) - 1
-        if i >= 0 and self.anchor_frames[i] >= self._shot_start(index):
-            return self.anchor_frames[i]
-        return None
-
-    # -- the work -----------------------------------------------------------------
-    def _anchor_state(self, frame: FrameData) -> DirectionState:
-        ex = self.anchors[frame.index]
-        if ex.ab_aligned is not None:
-            ab = ex.ab_aligned
-            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats)
-        keys, values = self._keys[frame.index]
-        return step(frame.feats, None, keys, values, self.cfg)
-
-    def _render(self, frame: FrameData, ab: torch.Tensor, conf: torch.Tensor) -> ColorizedFrame:
-        # Key frames go through the same path as every other frame, so nothing pops at them.
-        L = lightness(frame.gray, self.device)
-        if self.prior is not None:
-            prior_ab, _ = self.prior(frame.feats.float())
-            ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
-        ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
-        rgb = lab_to_rgb_keep_lightness(L, ab_full)
-        rgb8 = (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
-        return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())
-
-    def _forward_keys(self, index: int):
-        prev = self._prev_anchor(index)
-        return self._keys[prev] if prev is not None else self._pool
+        self.segments: list[Segment] = plan_segments(shot_starts or [0], anchors, n_frames)
+        self._pool = exemplar_keys([anchors[f] for f in sorted(anchors)]) if anchors else None
+        self._keys = {f: exemplar_keys([anchors[f]]) for f in sorted(anchors)}
+        self._anchor_states: dict[int, DirectionState] = {}
 
     @torch.no_grad()
     def run(self, gray_frames: Iterable[np.ndarray]) -> Iterator[ColorizedFrame]:
         """Yield colorized frames in order, one per input frame."""
         if self._pool is None:
             raise ValueError("expected at least one exemplar to propagate, got none")
+        frames = _FrameStream(gray_frames, self._analyse, self.n_frames)
+        for segment in self.segments:
+            yield from self._run_segment(segment, frames)
+        frames.check_exhausted()
+
+    def _run_segment(self, segment: Segment, frames: _FrameStream) -> Iterator[ColorizedFrame]:
+        """Forward through the segment; with a right anchor, then backward, merge, render."""
         buffer = SegmentBuffer(self.cfg.max_buffer_frames)
-        fwd: DirectionState | None = None
         try:
-            for index, gray in enumerate(gray_frames):
-                if index == self._shot_start(index):
-                    fwd = None  # never carry colour across a cut
-                frame = analyse_frame(index, gray, self.encoder, self.config.working_size, self.device)
-                if index in self.anchors:
-                    anchor = self._anchor_state(frame)
-                    yield from self._flush_backward(buffer, anchor)
-                    fwd = anchor
-                    yield self._render(frame, anchor.ab, anchor.conf)
+            forward = None
+            keys = self._pool if segment.left_anchor is None else self._keys[segment.left_anchor]
+            for index in range(segment.start, segment.end):
+                frame = frames.take()
+                if index == segment.left_anchor:
+                    forward = self._anchor_state(frame, keep=False)
+                    yield self._render(frame, forward)
                     continue
-                keys, values = self._forward_keys(index)
-                fwd = step(frame.feats, fwd, keys, values, self.cfg)
-                if self._next_anchor(index) is None:
-                    yield self._render(frame, fwd.ab, fwd.conf)
+                forward = self.fusion.step(frame.fusion, forward, keys)
+                if segment.bidirectional:
+                    buffer.append((frame.buffered(), forward.detached()))
                 else:
-                    half = FrameData(frame.index, frame.gray, frame.feats.half())
-                    buffer.append((half, DirectionState(fwd.ab, fwd.conf, None)))
+                    yield self._render(frame, forward)
+            if segment.bidirectional:
+                yield from self._backward_and_merge(segment, buffer, self._anchor_state(frames.peek(), keep=True))
         finally:
             buffer.clear()
 
-    def _flush_backward(self, buffer: SegmentBuffer, anchor: DirectionState) -> Iterator[ColorizedFrame]:
-        """Backward pass from an anchor over the waiting frames, then merge and emit in order."""
-        if not len(buffer):
-            return
-        end = self._next_anchor(buffer[-1][0].index)
-        keys, values = self._keys[end]
-        bwd = anchor
-        merged: list[tuple[int, torch.Tensor, torch.Tensor]] = []
+    def _backward_and_merge(self, segment: Segment, buffer: SegmentBuffer, anchor: DirectionState) -> Iterator[ColorizedFrame]:
+        """Backward pass from the right anchor over the waiting frames, then merge and
+        render them in order."""
+        keys = self._keys[segment.right_anchor]
+        backward = anchor
+        merged: list[DirectionState] = []
         for i in range(len(buffer) - 1, -1, -1):
-            frame, fwd = buffer[i]
-            bwd = step(frame.feats, bwd, keys, values, self.cfg)
-            start = self._prev_anchor(frame.index)
-            if start is None:  # before the shot's first exemplar
-                merged.append((i, *merge_directions(_weak(fwd), bwd, 1.0, end - frame.index)))
-            else:
-                merged.append((i, *merge_directions(fwd, bwd, frame.index - start, end - frame.index)))
-        for i, ab, conf in reversed(merged):
-            frame, _ = buffer[i]
-            yield self._render(frame, ab, conf)
-        buffer.clear()
+            frame, forward = buffer[i]
+            backward = self.fusion.step(frame.fusion, backward, keys)
+            merged.append(self.fusion.merge(forward, backward, segment.distances(frame.index)))
+        for i, state in enumerate(reversed(merged)):
+            yield self._render(buffer[i][0], state)
 
+    # -- per frame ----------------------------------------------------------------
+    def _analyse(self, index: int, gray: np.ndarray) -> FrameData:
+        return analyse_frame(index, gray, self.encoder, self.config.working_size, self.device)
 
-def _weak(state: DirectionState) -> DirectionState:
-    # Before the first exemplar of a shot, the forward colour comes from matching all
-    # exemplars globally with no temporal anchor: trust it half as much.
-    return DirectionState(state.ab, state.conf * 0.5, None)
+    def _anchor_state(self, frame: FrameData, keep: bool) -> DirectionState:
+        """A key frame's colour from its exemplar. Computed once: the backward pass that
+        ends there keeps it for the forward pass that starts there."""
+        state = self._anchor_states.pop(frame.index, None)
+        if state is not None:
+            return state
+        exemplar = self.anchors[frame.index]
+        state = self.fusion.anchor(frame.fusion, exemplar, self._keys[frame.index])
+        if self.fusion.exact_exemplars and exemplar.ab_aligned is not None:
+            state.ab_full = exemplar_chroma(exemplar.exemplar, tuple(frame.gray.shape[-2:]), self.device)
+        if keep:
+            self._anchor_states[frame.index] = state
+        return state
+
+    def _render(self, frame: FrameData, state: DirectionState) -> ColorizedFrame:
+        # Key frames go through the same path as every other frame, so nothing pops at them.
+        ab, conf = state.ab, state.conf
+        L = lightness(frame.gray)
+        if state.ab_full is not None:
+            ab_full = state.ab_full
+        else:
+            if self.prior is not None:
+                prior_ab, _ = self.prior(frame.feats.float())
+                if prior_ab.shape[-2:] != ab.shape[-2:]:
+                    prior_ab = torch.nn.functional.interpolate(prior_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
+                ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
+            ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
+        rgb = lab_to_rgb_keep_lightness(L, ab_full)
+        rgb8 = (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
+        return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())

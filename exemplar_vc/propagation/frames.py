@@ -12,22 +12,35 @@ from ..color import gray_to_lightness, rgb_to_lab
 from ..exemplars.base import Exemplar
 from ..exemplars.embedding import luminance_of
 from ..modeling.encoder import LuminanceEncoder
+from ..modeling.fusion import FusionFrame
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
-__all__ = ["FrameData", "PreparedExemplar", "analyse_frame", "prepare_exemplar", "lightness"]
+__all__ = ["FrameData", "PreparedExemplar", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
 
 
 @dataclass
 class FrameData:
     """One gray frame, ready for matching.
 
-    gray: (H, W) uint8 full-resolution input. feats: (1, C, h, w) unit-norm features at
-    the feature grid (stored as float16 while buffered).
+    gray: (1, 1, H, W) float32 in [0, 1], the full-resolution input on the device (uploaded
+    once, used for encoding and rendering). luma: (1, 1, h', w') the same at the working
+    resolution. feats: (1, C, h, w) unit-norm features at the feature grid (stored as
+    float16 while buffered).
     """
 
     index: int
-    gray: np.ndarray
+    gray: torch.Tensor
+    luma: torch.Tensor
     feats: torch.Tensor
+
+    @property
+    def fusion(self) -> FusionFrame:
+        """What the fusion module sees of this frame."""
+        return FusionFrame(self.index, self.feats, self.luma)
+
+    def buffered(self) -> "FrameData":
+        """A copy that is lighter to keep while it waits for the backward pass."""
+        return FrameData(self.index, self.gray, self.luma, self.feats.half())
 
 
 @dataclass
@@ -37,18 +50,22 @@ class PreparedExemplar:
     feats: (1, C, h, w) features of its luminance. ab: (1, 2, h, w) its chroma averaged
     over each feature cell. ab_aligned: (1, 2, h', w') its chroma averaged onto the key
     frame's own feature grid when it is that frame's colour version (aligned), else None.
+    ab_working: (1, 2, H', W') an aligned exemplar's chroma at the key frame's working
+    resolution, when the fusion module works there (else None).
     """
 
     exemplar: Exemplar
     feats: torch.Tensor
     ab: torch.Tensor
     ab_aligned: torch.Tensor | None = None
+    ab_working: torch.Tensor | None = None
 
 
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
-    x = gray_tensor(gray).to(device)
-    x = resize_to(x, working_shape(*gray.shape, working_size))
-    return FrameData(index, gray, encoder(x))
+    """Upload a (H, W) uint8 gray frame once and encode it at the working size."""
+    full = gray_tensor(gray).to(device)
+    luma = resize_to(full, working_shape(*gray.shape, working_size))
+    return FrameData(index, full, luma, encoder(luma))
 
 
 def _is_aligned(ex_gray: np.ndarray, frame_gray: np.ndarray, tolerance: float) -> bool:
@@ -70,25 +87,34 @@ def prepare_exemplar(
     device: torch.device,
     frame_gray: np.ndarray | None = None,
     aligned_tolerance: float = 2.0,
+    working_chroma: bool = False,
 ) -> PreparedExemplar:
     """Features and chroma of an exemplar, on a grid matching the video's feature grid.
 
     The exemplar keeps its own aspect ratio, at the same working short side as the video,
-    so any photo can serve.
+    so any photo can serve. ``working_chroma`` also keeps an aligned exemplar's chroma at
+    the working resolution (``PreparedExemplar.ab_working``).
     """
     rgb = exemplar.image
     gray = luminance_of(rgb)
     feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size)))
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
-    ab_aligned = None
+    ab_aligned = ab_working = None
     if frame_gray is not None and _is_aligned(gray, frame_gray, aligned_tolerance):
         h, w = working_shape(*frame_gray.shape, working_size)
-        grid = (-(-h // encoder.config.stride), -(-w // encoder.config.stride))
-        ab_aligned = F.adaptive_avg_pool2d(resize_to(lab[:, 1:], frame_gray.shape), grid)
-    return PreparedExemplar(exemplar, feats, ab, ab_aligned)
+        ab_full = resize_to(lab[:, 1:], frame_gray.shape)
+        ab_aligned = F.adaptive_avg_pool2d(ab_full, encoder.grid_shape(h, w))
+        if working_chroma:
+            ab_working = resize_to(ab_full, (h, w))
+    return PreparedExemplar(exemplar, feats, ab, ab_aligned, ab_working)
 
 
-def lightness(gray: np.ndarray, device: torch.device) -> torch.Tensor:
-    """(H, W) uint8 -> (1, 1, H, W) CIE L of the gray levels read as sRGB gray."""
-    return gray_to_lightness(gray_tensor(gray).to(device))
+def exemplar_chroma(exemplar: Exemplar, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """(1, 2, H, W) CIE a, b of an exemplar resized to ``size`` (the output resolution)."""
+    return resize_to(rgb_to_lab(rgb_tensor(exemplar.image).to(device))[:, 1:], size)
+
+
+def lightness(gray: torch.Tensor) -> torch.Tensor:
+    """(1, 1, H, W) gray in [0, 1] -> (1, 1, H, W) CIE L of the gray levels read as sRGB gray."""
+    return gray_to_lightness(gray)
