@@ -1,0 +1,283 @@
+"""The trained propagation network: the second implementation of the fusion slot.
+
+Per frame and direction it gathers cues at the working resolution (``direction_cues``):
+
+- ``flow``: the previous output's chroma and confidence carried by dense optical flow
+  (OpenCV DIS between the two gray frames, warped with ``ops.warp``), with a validity
+  mask from the forward-backward check (Sundaram, Brox and Keutzer, ECCV 2010) and the
+  photometric error of the warp: sharp, saturated colour wherever the flow holds;
+- ``global``: the softmax match of the frame's encoder features to the exemplar(s)
+  (``ops.correspondence``): colour that recovers after occlusions and drift;
+- ``local``: the softmax match to the previous frame within a small window
+  (``ops.local_attention``) carrying the previous output: colour that follows motion
+  too large or too ambiguous for the flow.
+
+A small encoder-decoder (``PropagationUNet``) reads these cues, the luminance and the
+frozen encoder's features and predicts, per pixel at half the working resolution, how
+much to trust each of the three candidate colours, a chroma correction and a confidence.
+The output chroma is the trusted blend of the candidates at the working resolution plus
+the correction, so where the flow holds, colour keeps its full-resolution edges. The
+two directions are merged by a per-pixel learned weight (``MergeHead``) from both
+outputs, their confidences and the temporal distances to the two exemplars.
+
+Trained by ``training/train_fusion.py``; weights ship in ``exemplar_vc/weights/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..ops import local_attention, warp
+from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
+
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
+
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v1.safetensors"
+
+# Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
+# within +-64), so inputs sit near [-1, 1].
+AB_SCALE = 64.0
+# Input channels of the U-Net: L; flow ab, confidence, validity, photometric error;
+# global ab, similarity; local ab, carried confidence, similarity; "has a previous frame".
+CUE_CHANNELS = 14
+
+
+@dataclass(frozen=True)
+class PropagationNetConfig:
+    """Settings of the propagation network.
+
+    weights: safetensors file of the trained weights (None: the shipped ones).
+    encoder_channels: channels of the frozen encoder's features (176 for
+        EfficientNet-Lite0 blocks 2, 4, 10).
+    widths: channels of the U-Net at 1/2, 1/4 and 1/8 of the working resolution.
+    feature_channels: the encoder's features are reduced to this many at 1/8.
+    global_temperature, local_radius, local_temperature: the two correspondences
+        (as in the hand rule).
+    flow_preset: OpenCV DIS preset, "ultrafast", "fast" or "medium".
+    """
+
+    weights: str | None = None
+    encoder_channels: int = 176
+    widths: tuple[int, int, int] = (16, 32, 64)
+    feature_channels: int = 32
+    global_temperature: float = 0.01
+    local_radius: int = 4
+    local_temperature: float = 0.01
+    flow_preset: str = "medium"
+
+
+# -- cues ---------------------------------------------------------------------------
+_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+
+
+def _to_u8(luma: torch.Tensor) -> np.ndarray:
+    return (luma[0, 0].float().clamp(0, 1) * 255.0).round().to(torch.uint8).cpu().numpy()
+
+
+def dis_flow_pair(luma_a: torch.Tensor, luma_b: torch.Tensor, preset: str = "medium") -> tuple[torch.Tensor, torch.Tensor]:
+    """Optical flow both ways between two (1, 1, H, W) gray frames in [0, 1] (DIS,
+    Kroeger et al., ECCV 2016). Returns (flow a->b, flow b->a), each (1, 2, H, W) float32
+    pixels on the frames' device."""
+    import cv2
+
+    if preset not in _PRESETS:
+        raise ValueError(f"expected flow_preset in {sorted(_PRESETS)}, got {preset!r}")
+    dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
+    a, b = _to_u8(luma_a), _to_u8(luma_b)
+    flows = [torch.from_numpy(dis.calc(x, y, None)).permute(2, 0, 1)[None] for x, y in ((a, b), (b, a))]
+    return flows[0].to(luma_a.device), flows[1].to(luma_a.device)
+
+
+def flow_validity(flow_ab: torch.Tensor, flow_ba: torch.Tensor) -> torch.Tensor:
+    """(1, 1, H, W) 1.0 where the flow a->b is undone by b->a and lands inside b.
+
+    Forward-backward check (Sundaram et al. 2010, as used by Lai et al., ECCV 2018):
+    |w + v|^2 < 0.01 (|w|^2 + |v|^2) + 0.5 with w = flow_ab(x), v = flow_ba(x + w).
+    """
+    back, inside = warp(flow_ba, flow_ab)
+    err = ((flow_ab + back) ** 2).sum(1, keepdim=True)
+    bound = 0.01 * ((flow_ab**2).sum(1, keepdim=True) + (back**2).sum(1, keepdim=True)) + 0.5
+    return ((err < bound).float() * inside)
+
+
+def _up(x: torch.Tensor, size) -> torch.Tensor:
+    return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def direction_cues(
+    config: PropagationNetConfig,
+    frame: FusionFrame,
+    previous: DirectionState | None,
+    keys: ExemplarKeys,
+    flows: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The network's input for one frame in one direction.
+
+    Args:
+        frame: this frame (feats at 1/8 of ``luma``'s size).
+        previous: the previous frame's output in this direction (ab, conf at the working
+            resolution, with its feats and luma), or None at the start of a pass.
+        keys: the direction's exemplar keys.
+        flows: optional precomputed (flow this->previous, flow previous->this).
+
+    Returns:
+        cues (1, CUE_CHANNELS, H, W) and candidates (1, 3, 2, H, W): the flow, global and
+        local chroma (CIE a, b) at the working resolution.
+    """
+    size = frame.luma.shape[-2:]
+    feats = frame.feats.float()
+    ab_g, sim_g = global_match(feats, keys, config.global_temperature)
+    ab_g, sim_g = _up(ab_g, size), _up(sim_g, size)
+    if previous is None:
+        zeros = torch.zeros_like(frame.luma)
+        ab_w = ab_l = torch.zeros_like(ab_g)
+        conf_w = valid = photo = conf_l = sim_l = has_prev = zeros
+    else:
+        if flows is None:
+            flows = dis_flow_pair(frame.luma, previous.luma, config.flow_preset)
+        to_prev, from_prev = flows
+        carried = torch.cat([previous.ab, previous.conf, previous.luma], dim=1)
+        warped, inside = warp(carried, to_prev)
+        ab_w, conf_w = warped[:, :2], warped[:, 2:3]
+        valid = flow_validity(to_prev, from_prev) * inside
+        photo = (frame.luma - warped[:, 3:4]).abs() * inside
+        grid = feats.shape[-2:]
+        carried_grid = F.adaptive_avg_pool2d(torch.cat([previous.ab, previous.conf], dim=1), grid)
+        loc = local_attention(feats, previous.feats.float(), carried_grid, config.local_radius, config.local_temperature)
+        ab_l, conf_l = _up(loc.values[:, :2], size), _up(loc.values[:, 2:3], size)
+        sim_l = _up(loc.max_similarity.clamp(min=0), size)
+        has_prev = torch.ones_like(frame.luma)
+    cues = torch.cat(
+        [frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev], dim=1
+    )
+    return cues, torch.stack([ab_w, ab_g, ab_l], dim=1)
+
+
+# -- networks -----------------------------------------------------------------------
+def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(cout, cout, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True)
+    )
+
+
+class PropagationUNet(nn.Module):
+    """cues (B, CUE_CHANNELS, H, W), feats (B, C, H/8, W/8) -> (B, 6, H/2, W/2): three
+    candidate logits, a chroma correction (a, b in AB_SCALE units) and a confidence logit.
+    H and W must be multiples of 8."""
+
+    def __init__(self, config: PropagationNetConfig):
+        super().__init__()
+        w1, w2, w3 = config.widths
+        self.enc1 = _block(CUE_CHANNELS, w1)
+        self.enc2 = _block(w1, w2, stride=2)
+        self.enc3 = _block(w2, w3, stride=2)
+        self.feats = nn.Sequential(nn.Conv2d(config.encoder_channels, config.feature_channels, 1), nn.LeakyReLU(0.1, inplace=True))
+        self.fuse = _block(w3 + config.feature_channels, w3)
+        self.dec2 = _block(w3 + w2, w2)
+        self.dec1 = _block(w2 + w1, w1)
+        self.head = nn.Conv2d(w1, 6, 1)
+        with torch.no_grad():  # start by trusting the flow where it is valid
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+
+    def forward(self, cues: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        x1 = self.enc1(F.avg_pool2d(cues, 2))
+        x2 = self.enc2(x1)
+        x3 = self.enc3(x2)
+        x3 = self.fuse(torch.cat([x3, self.feats(_up(feats, x3.shape[-2:]))], dim=1))
+        y2 = self.dec2(torch.cat([_up(x3, x2.shape[-2:]), x2], dim=1))
+        y1 = self.dec1(torch.cat([_up(y2, x1.shape[-2:]), x1], dim=1))
+        return self.head(y1)
+
+
+def compose_output(head: torch.Tensor, candidates: torch.Tensor, has_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blend the candidates by the predicted trust and add the correction.
+
+    head: (B, 6, H/2, W/2) network output; candidates (B, 3, 2, H, W); has_prev
+    (B, 1, H, W). Flow and local candidates that do not exist (no previous frame) get no
+    weight. Returns ab (B, 2, H, W) and conf (B, 1, H, W).
+    """
+    size = candidates.shape[-2:]
+    head = _up(head, size)
+    logits = head[:, :3]
+    # No previous frame: only the global candidate exists.
+    mask = torch.cat([has_prev, torch.ones_like(has_prev), has_prev], dim=1)
+    logits = logits.masked_fill(mask == 0, -1e4)
+    weights = torch.softmax(logits, dim=1)
+    ab = (weights[:, :, None] * candidates).sum(1) + head[:, 3:5] * AB_SCALE * 0.25
+    return ab, torch.sigmoid(head[:, 5:6])
+
+
+class MergeHead(nn.Module):
+    """Per-pixel weight of the forward colour: from both outputs, their confidences, the
+    forward share of the temporal distance (t_to_end / span) and whether the forward
+    colour is anchored by an earlier exemplar."""
+
+    def __init__(self, hidden: int = 16):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(9, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, 1, 1))
+
+    def forward(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored) -> tuple[torch.Tensor, torch.Tensor]:
+        """ab_*: (B, 2, H, W); conf_*: (B, 1, H, W); share_f, anchored: floats or (B, 1, 1, 1)."""
+        share = torch.as_tensor(share_f, dtype=conf_f.dtype).expand_as(conf_f)
+        anch = torch.as_tensor(anchored, dtype=conf_f.dtype).expand_as(conf_f)
+        x = torch.cat([ab_f / AB_SCALE, ab_b / AB_SCALE, conf_f, conf_b, share, anch, (ab_f - ab_b).abs().sum(1, keepdim=True) / AB_SCALE], dim=1)
+        w = torch.sigmoid(self.net(x))
+        return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
+
+
+class PropagationNet(Fusion):
+    """The trained fusion module (see the module doc). Works at the working resolution."""
+
+    exact_exemplars = True
+
+    def __init__(self, config: PropagationNetConfig = PropagationNetConfig()):
+        super().__init__()
+        self.config = config
+        self.unet = PropagationUNet(config)
+        self.merge_head = MergeHead()
+
+    # -- building -------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, config: PropagationNetConfig | None = None) -> "PropagationNet":
+        """The network with trained weights: ``config.weights`` or the shipped file."""
+        from safetensors.torch import load_file
+
+        config = config or PropagationNetConfig()
+        path = Path(config.weights) if config.weights else DEFAULT_WEIGHTS
+        if not path.is_file():
+            raise FileNotFoundError(f"expected propagation network weights at {path}, found no file")
+        net = cls(config)
+        state = load_file(str(path))
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise ValueError(f"weights {path} do not fit PropagationNet{asdict(config)}: missing {missing}, unexpected {unexpected}")
+        return net.eval()
+
+    # -- the fusion interface -------------------------------------------------------
+    def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:
+        if exemplar.ab_working is not None:
+            ab = exemplar.ab_working
+            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma)
+        return self.step(frame, None, keys)
+
+    def step(self, frame: FusionFrame, previous: DirectionState | None, keys: ExemplarKeys, flows=None) -> DirectionState:
+        cues, candidates = direction_cues(self.config, frame, previous, keys, flows)
+        head = self.unet(cues, frame.feats.float())
+        ab, conf = compose_output(head, candidates, cues[:, -1:])
+        return DirectionState(ab, conf, frame.feats.float(), frame.luma)
+
+    def merge(self, forward: DirectionState, backward: DirectionState, distances: tuple[int | None, int]) -> DirectionState:
+        t_from_start, t_to_end = distances
+        if t_from_start is None:
+            share, anchored = 0.0, 0.0
+        else:
+            share, anchored = t_to_end / (t_from_start + t_to_end), 1.0
+        ab, conf = self.merge_head(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored)
+        return DirectionState(ab, conf)

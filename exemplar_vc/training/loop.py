@@ -1,0 +1,157 @@
+"""One training step of the propagation network on a batch of segments.
+
+Each segment is walked forward from its left exemplar and backward from its right one,
+exactly as stage 2 does at run time (``PropagationNet.step``: the same cues, the same
+U-Net), and the two directions are merged by the merge head. Recurrence is truncated at
+one step: each step sees the network's own previous output (so it learns to correct its
+drift) but no gradient flows into it.
+
+Losses (chroma in CIE ab units / 10):
+- L1 of each direction's chroma and of the merged chroma against the truth;
+- temporal: L1 between the merged chroma at t and the merged chroma at t-1 carried by
+  the flow, where the flow passes the forward-backward check (flicker);
+- confidence: L1 between the predicted confidence and exp(-|error| / 10) of its own
+  chroma (so confidence says how right the colour is, which the merge reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..modeling.fusion import DirectionState, ExemplarKeys, FusionFrame
+from ..modeling.propagation_net import PropagationNet, compose_output, direction_cues, dis_flow_pair, flow_validity
+from ..ops import warp
+from .data import TrainingSegment
+
+__all__ = ["LossWeights", "train_step", "segment_losses"]
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    direction: float = 0.5
+    merged: float = 1.0
+    temporal: float = 0.2
+    confidence: float = 0.5
+
+
+def _keys(exemplar) -> ExemplarKeys:
+    feats, ab, _ = exemplar
+    ab_grid = F.adaptive_avg_pool2d(ab, feats.shape[-2:])
+    return ExemplarKeys(feats.flatten(2)[:, None, :, None, :], ab_grid.flatten(2)[:, None, :, None, :])
+
+
+def _direction(net: PropagationNet, segs: list[TrainingSegment], order: list[int], side: int, flows) -> list[DirectionState]:
+    """Run one direction over all segments of the batch in lockstep; returns the batched
+    state (B, ...) at every position of ``order`` (listed in that order)."""
+    keys = [_keys(s.left if side == 0 else s.right) for s in segs]
+    prev: list[DirectionState | None] = [None] * len(segs)
+    out = []
+    for step, t in enumerate(order):
+        frames = [FusionFrame(t, s.feats[t : t + 1], s.luma[t : t + 1]) for s in segs]
+        if step == 0:
+            states = []
+            for i, s in enumerate(segs):
+                aligned = (s.left if side == 0 else s.right)[2]
+                if aligned is not None:
+                    states.append(DirectionState(aligned, torch.ones_like(aligned[:, :1]), frames[i].feats, frames[i].luma))
+                else:
+                    states.append(None)
+            need = [i for i, st in enumerate(states) if st is None]
+        else:
+            states = [None] * len(segs)
+            need = list(range(len(segs)))
+        if need:
+            cues, cands = [], []
+            for i in need:
+                f = flows[i].get((t, order[step - 1])) if step else None
+                c, cand = direction_cues(net.config, frames[i], prev[i], keys[i], f)
+                cues.append(c)
+                cands.append(cand)
+            feats = torch.cat([frames[i].feats for i in need])
+            head = net.unet(torch.cat(cues), feats)
+            cues_all = torch.cat(cues)
+            ab, conf = compose_output(head, torch.cat(cands), cues_all[:, -1:])
+            for j, i in enumerate(need):
+                states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma)
+        out.append(states)
+        # Truncated recurrence: the next step reads this output without its gradient.
+        prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma) for st in states]
+    return [DirectionState(torch.cat([st.ab for st in states]), torch.cat([st.conf for st in states])) for states in out]
+
+
+def _flows(segs: list[TrainingSegment], preset: str) -> list[dict]:
+    """Flows between consecutive frames of each segment, both ways, computed once."""
+    out = []
+    for s in segs:
+        d = {}
+        for t in range(len(s.indices) - 1):
+            a_to_b, b_to_a = dis_flow_pair(s.luma[t : t + 1], s.luma[t + 1 : t + 2], preset)
+            d[(t, t + 1)] = (a_to_b, b_to_a)  # frame t reads t+1 (backward pass)
+            d[(t + 1, t)] = (b_to_a, a_to_b)  # frame t+1 reads t (forward pass)
+        out.append(d)
+    return out
+
+
+def segment_losses(net: PropagationNet, segs: list[TrainingSegment], weights: LossWeights = LossWeights(), flow_preset: str = "medium") -> tuple[torch.Tensor, dict]:
+    """Total loss of a batch of segments of equal length and crop, and its parts."""
+    T = len(segs[0].indices)
+    flows = _flows(segs, flow_preset)
+    gt = torch.stack([s.ab for s in segs], dim=1)  # (T, B, 2, h, w)
+    fwd = _direction(net, segs, list(range(T)), 0, flows)
+    bwd = _direction(net, segs, list(range(T - 1, -1, -1)), 1, flows)[::-1]
+
+    def l1(ab, t):
+        return (ab - gt[t]).abs().mean() / 10.0
+
+    def conf_loss(state, t):
+        target = torch.exp(-(state.ab.detach() - gt[t]).abs().sum(1, keepdim=True) / 10.0)
+        return (state.conf - target).abs().mean()
+
+    stats = {"fwd": 0.0, "bwd": 0.0, "merged": 0.0, "temporal": 0.0, "conf": 0.0, "flow_1step": 0.0}
+    total = torch.zeros(())
+    inner = range(1, T - 1)
+    merged = {}
+    for t in range(T):
+        lf, lb = l1(fwd[t].ab, t), l1(bwd[t].ab, t)
+        lc = (conf_loss(fwd[t], t) + conf_loss(bwd[t], t)) / 2
+        total = total + weights.direction * (lf + lb) / 2 / T + weights.confidence * lc / T
+        stats["fwd"] += lf.item() / T
+        stats["bwd"] += lb.item() / T
+        stats["conf"] += lc.item() / T
+    for t in inner:
+        share = torch.tensor([(T - 1 - t) / (T - 1)] * len(segs)).view(-1, 1, 1, 1)
+        ab, conf = net.merge_head(fwd[t].ab, fwd[t].conf, bwd[t].ab, bwd[t].conf, share, torch.ones_like(share))
+        merged[t] = ab
+        lm = l1(ab, t)
+        total = total + weights.merged * lm / len(inner)
+        stats["merged"] += lm.item() / len(inner)
+    for t in inner:
+        if t - 1 not in merged:
+            continue
+        to_prev = torch.cat([flows[i][(t, t - 1)][0] for i in range(len(segs))])
+        from_prev = torch.cat([flows[i][(t, t - 1)][1] for i in range(len(segs))])
+        carried, inside = warp(merged[t - 1].detach(), to_prev)
+        valid = flow_validity(to_prev, from_prev) * inside
+        lt = ((merged[t] - carried).abs() * valid).mean() / 10.0
+        total = total + weights.temporal * lt / len(inner)
+        stats["temporal"] += lt.item() / len(inner)
+    # Reference: the error of carrying the true colour one frame by the flow.
+    for t in range(1, T):
+        to_prev = torch.cat([flows[i][(t, t - 1)][0] for i in range(len(segs))])
+        stats["flow_1step"] += (warp(gt[t - 1], to_prev).warped - gt[t]).abs().mean().item() / 10.0 / (T - 1)
+    return total, stats
+
+
+def train_step(net: PropagationNet, segs: list[TrainingSegment], optimizer: torch.optim.Optimizer, weights: LossWeights = LossWeights(), clip_norm: float = 1.0) -> dict:
+    """One optimisation step; returns the loss parts (floats)."""
+    net.train()
+    optimizer.zero_grad(set_to_none=True)
+    total, stats = segment_losses(net, segs, weights)
+    total.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
+    optimizer.step()
+    stats["total"] = total.item()
+    return stats

@@ -1,0 +1,177 @@
+"""Train the propagation network (``exemplar_vc.modeling.PropagationNet``) on a CPU.
+
+Data (read in place, never copied into the repository):
+- ``../shared/data/clips``: all but ``bear`` and ``paragliding-launch`` (held out);
+- ``../shared/data/train``: all but a fifth, chosen by a seeded shuffle of the sorted
+  names (the held-out list is written to the log);
+- synthetic clips made from the photos of ``../shared/data/photos/imagenet_samples``
+  (``exemplar_vc.training.synthetic``: camera motion, moving pasted objects, lighting).
+
+Every clip is cached once at the working size (gray, truth ab, frozen encoder features)
+in ``--cache`` (outside the repository). Training resumes from ``--checkpoint`` when it
+exists, so one training can continue over several runs of under 2 hours each; the final
+weights are written as safetensors to ``--out``, the log (JSON lines) to ``--log``.
+
+    nice python training/train_fusion.py --minutes 60 --cache /tmp/evc_cache \\
+        --checkpoint /tmp/evc_train/ckpt.pt --out exemplar_vc/weights/propagation_net_v1.safetensors \\
+        --log training/logs/propagation_net_v1.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+HELD_OUT_CLIPS = ("bear", "paragliding-launch")
+
+
+def split_train_folder(folder: Path, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """(training clips, held-out clips): a fifth of the sorted names, by a seeded shuffle."""
+    clips = sorted(folder.glob("*.mp4"))
+    order = list(range(len(clips)))
+    random.Random(seed).shuffle(order)
+    held = set(order[: len(clips) // 5])
+    return [c for i, c in enumerate(clips) if i not in held], [c for i, c in enumerate(clips) if i in held]
+
+
+def _read(path: Path, max_frames: int):
+    import av
+
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= max_frames:
+                break
+            yield frame.to_ndarray(format="rgb24")
+
+
+def build_cache(args, encoder, log) -> list[str]:
+    from exemplar_vc.training import synthetic_clips_from_folder
+    from exemplar_vc.training.data import cache_clip, save_cached
+
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    train_clips, held = split_train_folder(Path(args.data) / "train", args.seed)
+    real = [c for c in sorted((Path(args.data) / "clips").glob("*.mp4")) if c.stem not in HELD_OUT_CLIPS] + train_clips
+    log({"event": "data", "real_clips": [c.name for c in real], "held_out_train": [c.name for c in held], "held_out_clips": list(HELD_OUT_CLIPS)})
+    names = []
+    for path in real:
+        name = "real_" + path.stem
+        if not (cache / f"{name}.feats.npy").exists():
+            save_cached(cache_clip(name, _read(path, args.max_frames), encoder, args.working_size), cache)
+        names.append(name)
+    photos = Path(args.data) / "photos" / "imagenet_samples"
+    if args.synthetic and photos.is_dir():
+        size = (args.working_size, args.working_size * 16 // 9 // 8 * 8)
+        for name, clip in synthetic_clips_from_folder(photos, args.synthetic, args.synthetic_frames, size, args.seed):
+            name = "syn_" + name
+            if not (cache / f"{name}.feats.npy").exists():
+                save_cached(cache_clip(name, clip, encoder, args.working_size), cache)
+            names.append(name)
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
+    from exemplar_vc.training.data import load_cached, sample_segment
+    from exemplar_vc.training.loop import train_step
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--cache", default="/tmp/evc_cache")
+    p.add_argument("--checkpoint", default="/tmp/evc_train/ckpt.pt")
+    p.add_argument("--out", default=str(ROOT / "exemplar_vc" / "weights" / "propagation_net_v1.safetensors"))
+    p.add_argument("--log", default=str(ROOT / "training" / "logs" / "propagation_net_v1.jsonl"))
+    p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
+    p.add_argument("--total-steps", type=int, default=3000, help="length of the learning-rate schedule over all runs")
+    p.add_argument("--working-size", type=int, default=320)
+    p.add_argument("--max-frames", type=int, default=72)
+    p.add_argument("--synthetic", type=int, default=100, help="synthetic clips from photos")
+    p.add_argument("--synthetic-frames", type=int, default=12)
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--crop", type=int, default=176)
+    p.add_argument("--min-length", type=int, default=5)
+    p.add_argument("--max-length", type=int, default=10)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+
+    def log(record: dict) -> None:
+        record = {"time_s": round(time.time() - started, 1), **record}
+        with open(args.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+    log({"event": "start", "argv": sys.argv, "torch": torch.__version__, "machine": platform.processor() or platform.machine(), "threads": args.threads})
+    encoder = LuminanceEncoder()
+    names = build_cache(args, encoder, log)
+    clips = [load_cached(Path(args.cache), n) for n in names]
+    log({"event": "cache", "clips": len(clips), "frames": int(sum(len(c) for c in clips)), "minutes": round((time.time() - started) / 60, 2)})
+
+    torch.manual_seed(args.seed)
+    net = PropagationNet(PropagationNetConfig())
+    optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
+    step = 0
+    ckpt = Path(args.checkpoint)
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+        log({"event": "resume", "step": step})
+    elif Path(args.out).exists():
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(args.out))
+        log({"event": "resume_from_weights", "path": args.out})
+    rng = np.random.default_rng(args.seed + step)
+    # Real clips twice as often as synthetic ones: the network is judged on real footage.
+    weights = np.array([2.0 if c.name.startswith("real_") else 1.0 for c in clips])
+    weights /= weights.sum()
+    deadline = started + args.minutes * 60
+    running: dict[str, float] = {}
+
+    def save() -> None:
+        from safetensors.torch import save_file
+
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, str(ckpt) + ".tmp")
+        Path(str(ckpt) + ".tmp").replace(ckpt)
+        save_file({k: v.contiguous() for k, v in net.state_dict().items()}, args.out)
+
+    while time.time() < deadline and step < args.total_steps:
+        lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.total_steps))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        length = int(rng.integers(args.min_length, args.max_length + 1))
+        batch = [sample_segment(clips[i], rng, encoder, length, args.crop) for i in rng.choice(len(clips), args.batch, p=weights)]
+        stats = train_step(net, batch, optimizer)
+        step += 1
+        for k, v in stats.items():
+            running[k] = 0.95 * running.get(k, v) + 0.05 * v
+        if step % 10 == 0:
+            log({"event": "step", "step": step, "lr": round(lr, 6), **{k: round(v, 4) for k, v in running.items()}})
+        if step % 50 == 0:
+            save()
+    save()
+    log({"event": "end", "step": step, "minutes": round((time.time() - started) / 60, 2)})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
