@@ -19,13 +19,13 @@ shot start, so every shot owns at least one key frame.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
 
 from .errors import InputError
-from .exemplars.base import KeyFrame
+from .types import KeyFrame, VideoPlan
 
 __all__ = [
     "ShotConfig",
@@ -71,24 +71,6 @@ class ShotConfig:
                 f"expected window >= 1, bins >= 2, min_gap >= 1 and max_gap >= 0, got window={self.window}, "
                 f"bins={self.bins}, min_gap={self.min_gap}, max_gap={self.max_gap}"
             )
-
-
-@dataclass
-class VideoPlan:
-    """What a first pass over a video learned.
-
-    num_frames: frames read. shot_starts: 0-based first frame of every shot (starts with 0).
-    keyframes: frames chosen to receive exemplars, with their gray images, ascending.
-    reasons: why each key frame was chosen: "shot", "drift", "gap" or "wanted".
-    """
-
-    num_frames: int
-    shot_starts: list[int]
-    keyframes: list[KeyFrame] = field(default_factory=list)
-    reasons: dict[int, str] = field(default_factory=dict)
-
-    def shot_of(self, index: int) -> int:
-        return int(np.searchsorted(self.shot_starts, index, side="right")) - 1
 
 
 @dataclass(frozen=True)

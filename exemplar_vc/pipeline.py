@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,16 +12,32 @@ import numpy as np
 import torch
 
 from .config import ColorizerConfig
+from .config_io import apply_overrides
 from .errors import InputError
-from .exemplars.base import Exemplar, ExemplarSource
 from .exemplars.user import UserReferences
 from .io import FrameSource, check_output_path, open_video, open_writer
-from .keyframes import VideoPlan, plan_video
+from .keyframes import plan_video
 from .modeling.encoder import LuminanceEncoder
+from .modeling.fusion import build_fusion
 from .propagation import ColorizedFrame, PropagationEngine, prepare_exemplar
 from .registry import get_config
+from .types import Exemplar, ExemplarSource, VideoPlan
 
-__all__ = ["VideoColorizer", "ColorizationResult", "colorize", "resolve_device"]
+__all__ = ["VideoColorizer", "ColorizationResult", "Stage1Plan", "colorize", "resolve_device"]
+
+
+@dataclass
+class Stage1Plan:
+    """What stage 1 (``VideoColorizer.plan``) produced.
+
+    source: the opened video (frames are read again, streamed, by stage 2).
+    plan: frame count, shot starts and key frames (with their gray images).
+    exemplars: one per served key frame, ascending by frame, with source and origin.
+    """
+
+    source: FrameSource
+    plan: VideoPlan
+    exemplars: list[Exemplar]
 
 
 @dataclass
@@ -74,7 +89,7 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 def _as_source(exemplars: Any) -> ExemplarSource:
     if exemplars is None:
-        raise InputError("expected exemplars: {frame: image}, a list of colour images, or an ExemplarSource; got None")
+        raise InputError("expected exemplars: {frame: image}, a list of colour images, or an ExemplarSource; got None (colorizing with no exemplars at all is not available yet)")
     if isinstance(exemplars, ExemplarSource):
         return exemplars
     if isinstance(exemplars, Mapping):
@@ -103,19 +118,49 @@ class VideoColorizer:
         self.config = config
         self.encoder = encoder.to(device)
         self.device = device
+        prop = config.propagation
+        self.fusion = build_fusion(prop.fusion, prop.hand, prop.network).to(device).eval()
         self._colorizer = None  # loaded on first use by the fill-in
 
     @classmethod
-    def from_pretrained(cls, name: str = "default", device: str | torch.device = "auto", **overrides: Any) -> "VideoColorizer":
-        """Build a named variant ('default', 'fast', 'quality'); ``overrides`` replace top-level
-        config fields, e.g. ``working_size=320``."""
-        config = get_config(name)
+    def from_pretrained(cls, name_or_path: str | os.PathLike = "default", device: str | torch.device = "auto", **overrides: Any) -> "VideoColorizer":
+        """Build a named variant ('default', 'fast', 'quality') or load a folder written by
+        ``save_pretrained`` (its config and fusion weights).
+
+        ``overrides`` change config fields; a dict merges into a nested group, e.g.
+        ``from_pretrained("default", propagation={"fill_in": True}, working_size=320)``.
+        An unknown setting raises ``InputError`` naming the valid ones.
+        """
+        from .pretrained import is_pretrained_dir, load_pretrained
+
+        state = None
+        if isinstance(name_or_path, os.PathLike) or is_pretrained_dir(name_or_path):
+            config, state = load_pretrained(name_or_path)
+        else:
+            config = get_config(name_or_path)
         if overrides:
-            config = dataclasses.replace(config, **overrides)
-        return cls(config, LuminanceEncoder(config.encoder), resolve_device(device))
+            config = apply_overrides(config, overrides)
+        colorizer = cls(config, LuminanceEncoder(config.encoder), resolve_device(device))
+        if state is not None:
+            colorizer._load_fusion_state(state, name_or_path)
+        return colorizer
+
+    def _load_fusion_state(self, state: dict[str, torch.Tensor], where: str | os.PathLike) -> None:
+        try:
+            self.fusion.load_state_dict(state)
+        except RuntimeError as e:
+            raise InputError(f"expected weights for the {self.config.propagation.fusion!r} fusion module in {os.fspath(where)!r}, they do not fit ({str(e).splitlines()[0]})") from e
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write ``config.json`` (the full config), ``model.safetensors`` (the fusion
+        module's weights; empty for the hand rule) and ``version.txt`` into ``directory``;
+        ``from_pretrained(directory)`` gives back the same config and weights."""
+        from .pretrained import save_pretrained
+
+        return save_pretrained(directory, self.config, self.fusion.state_dict())
 
     # -- stage 1 ------------------------------------------------------------------
-    def plan(self, video: Any, exemplars: Any) -> tuple[FrameSource, VideoPlan, list[Exemplar]]:
+    def plan(self, video: Any, exemplars: Any) -> Stage1Plan:
         """First pass: open the video, find shots and key frames, and get their exemplars."""
         source = open_video(video)
         src = _as_source(exemplars)
@@ -135,7 +180,7 @@ class VideoColorizer:
                 raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {ex.frame} from {ex.source}")
         if not found:
             raise InputError("expected at least one key frame to receive an exemplar, but none matched")
-        return source, plan, found
+        return Stage1Plan(source=source, plan=plan, exemplars=found)
 
     # -- stage 2 ------------------------------------------------------------------
     def _engine(self, plan: VideoPlan, exemplars: list[Exemplar]) -> PropagationEngine:
@@ -150,8 +195,9 @@ class VideoColorizer:
                     self.device,
                     frame_gray=grays.get(ex.frame),
                     aligned_tolerance=self.config.propagation.aligned_tolerance,
+                    working_chroma=self.fusion.exact_exemplars,
                 )
-        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, self.device, prior=self._prior())
+        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, plan.num_frames, self.device, self.fusion, prior=self._prior())
 
     def _prior(self):
         """The image colorizer's chroma for the confidence-gated fill-in, when enabled."""
@@ -165,33 +211,57 @@ class VideoColorizer:
 
     def stream(self, video: Any, exemplars: Any) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""
-        source, plan, found = self.plan(video, exemplars)
-        yield from self._engine(plan, found).run(source.gray_frames())
+        stage1 = self.plan(video, exemplars)
+        yield from self._engine(stage1.plan, stage1.exemplars).run(stage1.source.gray_frames())
 
     def __call__(self, video: Any, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
-        """Colorize a whole video in memory; see ``colorize_to`` for long videos."""
-        source, plan, found = self.plan(video, exemplars)
+        """Colorize a whole video in memory; see ``colorize_to`` for long videos.
+
+        ``exemplars`` is required for now: without it ``InputError`` says what to pass
+        (choosing exemplars with no user input at all comes with a later release; the
+        ``None`` default keeps its place in the signature).
+        """
+        stage1 = self.plan(video, exemplars)
+        plan, source = stage1.plan, stage1.source
         frames, conf = [], []
-        for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
+        for out in _progress(self._engine(plan, stage1.exemplars).run(source.gray_frames()), plan.num_frames, progress):
             frames.append(out.rgb)
             conf.append(out.confidence)
         conf = np.stack(conf)
-        return ColorizationResult(np.stack(frames), conf, conf.mean(axis=(1, 2)), found, plan.shot_starts, source.fps, source.names)
+        return ColorizationResult(
+            frames=np.stack(frames),
+            confidence=conf,
+            mean_confidence=conf.mean(axis=(1, 2)),
+            exemplars=stage1.exemplars,
+            shot_starts=plan.shot_starts,
+            fps=source.fps,
+            names=source.names,
+        )
 
     def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
         """Colorize and stream the frames to ``output`` (video file or PNG folder) without
-        keeping them in memory. The output appears only once it is complete."""
+        keeping them in memory. The output appears only once it is complete.
+        ``exemplars`` is required, as for ``__call__``."""
         source = open_video(video)
         out_path = check_output_path(output, source.path)
-        source, plan, found = self.plan(source, exemplars)
+        stage1 = self.plan(source, exemplars)
+        plan = stage1.plan
         conf = []
         audio = source.path if source.has_audio else None
         with open_writer(out_path, source.fps, names=source.names, audio_from=audio) as writer:
-            for out in _progress(self._engine(plan, found).run(source.gray_frames()), plan.num_frames, progress):
+            for out in _progress(self._engine(plan, stage1.exemplars).run(source.gray_frames()), plan.num_frames, progress):
                 writer.write(out.rgb)
                 conf.append(float(out.confidence.mean()))
-        mean_conf = np.asarray(conf, dtype=np.float32)
-        return ColorizationResult(None, None, mean_conf, found, plan.shot_starts, source.fps, source.names, out_path)
+        return ColorizationResult(
+            frames=None,
+            confidence=None,
+            mean_confidence=np.asarray(conf, dtype=np.float32),
+            exemplars=stage1.exemplars,
+            shot_starts=plan.shot_starts,
+            fps=source.fps,
+            names=source.names,
+            output=out_path,
+        )
 
 
 def _progress(frames: Iterator[ColorizedFrame], total: int, enabled: bool) -> Iterator[ColorizedFrame]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .config import ColorizerConfig
+from .errors import InputError
 
 __all__ = ["register_variant", "get_config", "available_variants"]
 
@@ -22,7 +23,7 @@ def available_variants() -> list[str]:
 
 def get_config(name: str) -> ColorizerConfig:
     if name not in _VARIANTS:
-        raise ValueError(f"expected a variant name in {available_variants()}, got {name!r}")
+        raise InputError(f"expected a variant name in {available_variants()} or a folder written by save_pretrained, got {name!r}")
     return _VARIANTS[name]()
 
 

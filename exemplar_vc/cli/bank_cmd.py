@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..io.reader import VIDEO_SUFFIXES
 
 __all__ = ["register", "query_frames"]
-
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm")
 
 
 def query_frames(path: str):
@@ -26,10 +25,10 @@ def query_frames(path: str):
 
         plan = plan_video(open_video(path).gray_frames())
         return [(k.index, k.gray) for k in plan.keyframes]
-    from ..exemplars.embedding import luminance_of
     from ..io.images import load_color_image
+    from ..pixels import rgb_to_gray
 
-    return [(0, luminance_of(load_color_image(path, name="query image", warn_gray=False)))]
+    return [(0, rgb_to_gray(load_color_image(path, name="query image", warn_gray=False)))]
 
 
 def _build(args: argparse.Namespace) -> int:

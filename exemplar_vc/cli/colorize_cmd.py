@@ -1,4 +1,10 @@
-"""``exemplar-vc colorize INPUT -o OUTPUT [--exemplar FRAME=IMAGE]... [--references IMAGE_OR_DIR]...``"""
+"""``exemplar-vc colorize INPUT -o OUTPUT [--exemplar FRAME=IMAGE]... [--references IMAGE_OR_DIR]...
+[--config FILE.toml] [--set KEY=VALUE]...``
+
+Settings are applied in order: the named variant (``--model``, or a folder written by
+``save_pretrained``), then the ``--config`` TOML file, then ``--working-size``, then each
+``--set`` (later ones win).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["register", "parse_exemplar", "expand_references"]
+__all__ = ["register", "parse_exemplar", "expand_references", "config_overrides"]
 
 
 def parse_exemplar(text: str) -> tuple[int, str]:
@@ -21,7 +27,7 @@ def parse_exemplar(text: str) -> tuple[int, str]:
 
 def expand_references(items: list[str]) -> list[str]:
     """Image paths, with folders replaced by the images they hold (recursive, sorted by name)."""
-    from ..exemplars.bank import expand_image_paths
+    from ..io.images import expand_image_paths
 
     paths: list[str] = []
     for item in items:
@@ -32,6 +38,19 @@ def expand_references(items: list[str]) -> list[str]:
     return paths
 
 
+def config_overrides(args: argparse.Namespace) -> dict:
+    """The nested overrides given by ``--config``, ``--working-size`` and ``--set``."""
+    from ..config import ColorizerConfig
+    from ..config_io import load_toml, merge_dicts, parse_assignment
+
+    overrides = load_toml(args.config) if args.config else {}
+    if args.working_size:
+        overrides = merge_dicts(overrides, {"working_size": args.working_size})
+    for item in args.set:
+        overrides = merge_dicts(overrides, parse_assignment(item, ColorizerConfig()))
+    return overrides
+
+
 def _run(args: argparse.Namespace) -> int:
     from ..exemplars.user import UserReferences
     from ..pipeline import VideoColorizer
@@ -40,8 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     references = expand_references(args.references)
     if not explicit and not references and not getattr(args, "bank", None):
         raise InputError("expected at least one --exemplar FRAME=IMAGE or --references IMAGE_OR_DIR")
-    overrides = {"working_size": args.working_size} if args.working_size else {}
-    colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **overrides)
+    colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **config_overrides(args))
     source = UserReferences(images=references, explicit=explicit)
     if args.bank:
         from ..exemplars import ChainedSources, Retriever
@@ -63,6 +81,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bank", default=None, metavar="BANK_DIR", help="reference bank (exemplar-vc bank build) whose best images colour the key frames")
     p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 384)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--model", default="default", help="named variant: default, fast, quality")
+    p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")
+    p.add_argument("--config", default=None, metavar="FILE.toml", help="settings from a TOML file (tables are groups, e.g. [propagation] fill_in = true)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting, e.g. propagation.fill_in=true; repeatable, applied last")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run)

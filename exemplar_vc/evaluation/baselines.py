@@ -1,7 +1,7 @@
 """Two reference baselines, computed in the same run as the pipeline, from the same gray
 input and the same exemplars. Both keep the input's own lightness (gray read as sRGB
-gray -> CIE L) and only supply chroma, like the pipeline, so fidelity differences are
-differences in colour.
+gray -> CIE L) and only supply chroma, composed into RGB by the pipeline's own
+``color.compose_rgb``, so fidelity differences are differences in colour.
 
 - ``global_transfer``: per-channel Lab mean and standard deviation transfer from the
   temporally nearest exemplar (Reinhard et al., "Color transfer between images", IEEE
@@ -20,6 +20,7 @@ from typing import Mapping
 
 import numpy as np
 
+from ..color import compose_rgb
 from ..errors import InputError
 from ..metrics.flow import dis_flow, warp_backward
 
@@ -41,36 +42,14 @@ def _check(gray: np.ndarray, exemplars: Mapping[int, np.ndarray]) -> None:
 def exemplar_ab(image: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
     """(H, W, 3) uint8 sRGB -> (h, w, 2) float32 CIE a, b, resized to ``size`` = (h, w)."""
     import cv2
-    import torch
 
     from ..color import rgb_to_lab
+    from ..resize import rgb_tensor
 
-    lab = rgb_to_lab(torch.from_numpy(image).permute(2, 0, 1).float() / 255.0)
-    ab = lab[1:].permute(1, 2, 0).numpy()
+    ab = rgb_to_lab(rgb_tensor(image))[0, 1:].permute(1, 2, 0).numpy()
     if size is not None and ab.shape[:2] != size:
         ab = cv2.resize(ab, (size[1], size[0]), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(ab, np.float32)
-
-
-def compose_rgb(gray: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """(H, W) uint8 gray + (H, W, 2) CIE ab -> (H, W, 3) uint8 sRGB with the gray's L kept.
-
-    Colours outside the sRGB gamut have their chroma shrunk (``lab_to_rgb_keep_lightness``);
-    only those pixels go through its bisection, which is per pixel, so the result is the
-    same as running it on the whole frame.
-    """
-    import torch
-
-    from ..color import gray_to_lightness, lab_to_rgb, lab_to_rgb_keep_lightness
-
-    L = gray_to_lightness(torch.from_numpy(gray).float()[None] / 255.0)  # (1, H, W)
-    abt = torch.from_numpy(np.ascontiguousarray(ab, np.float32)).permute(2, 0, 1)  # (2, H, W)
-    rgb = lab_to_rgb(torch.cat([L, abt]), clip=False)
-    outside = ((rgb < -1e-4) | (rgb > 1 + 1e-4)).any(dim=0)
-    if bool(outside.any()):
-        fixed = lab_to_rgb_keep_lightness(L[:, outside][None, :, None], abt[:, outside][None, :, None])
-        rgb[:, outside] = fixed[0, :, 0]
-    return np.round(rgb.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).astype(np.uint8)
 
 
 def _nearest(t: int, frames: list[int]) -> int:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..pixels import rgb_to_gray
 
 __all__ = ["PROTOCOLS", "exemplar_frames", "make_gray", "protocol_exemplars", "EVERY"]
 
@@ -32,11 +33,9 @@ def make_gray(rgb: np.ndarray) -> np.ndarray:
     >>> make_gray(np.array([[[[255, 0, 0]]]], np.uint8)).tolist()  # 0.299 * 255
     [[[76]]]
     """
-    import cv2
-
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise InputError(f"expected (T, H, W, 3) uint8 RGB frames, got {tuple(rgb.shape)} {rgb.dtype}")
-    return np.stack([cv2.cvtColor(np.ascontiguousarray(f[..., ::-1]), cv2.COLOR_BGR2GRAY) for f in rgb])
+    return rgb_to_gray(rgb)  # COLOR_RGB2GRAY on RGB is COLOR_BGR2GRAY on BGR
 
 
 def exemplar_frames(protocol: str, num_frames: int) -> list[int]:

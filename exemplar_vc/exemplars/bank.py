@@ -28,9 +28,10 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from ..errors import InputError
-from ..io.images import IMAGE_SUFFIXES, is_grayscale, load_color_image
+from ..io.images import expand_image_paths, is_grayscale, load_color_image
 from ..modeling.encoder import EncoderConfig, LuminanceEncoder
-from .embedding import encoder_signature, global_embedding, luminance_of
+from ..pixels import rgb_to_gray
+from .embedding import encoder_signature, global_embedding
 from .rerank import dense_features, match_score
 
 __all__ = ["ReferenceBank", "BankEntry", "SearchHit", "expand_image_paths", "HNSW_THRESHOLD"]
@@ -64,21 +65,6 @@ class SearchHit:
     @property
     def path(self) -> str:
         return self.entry.path
-
-
-def expand_image_paths(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given, folders replaced by the image files under them (recursive, sorted)."""
-    items = [paths_or_dir] if isinstance(paths_or_dir, (str, os.PathLike)) else list(paths_or_dir)
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
-        elif p.is_file():
-            out.append(p)
-        else:
-            raise InputError(f"expected an image file or a folder of images, but {str(p)!r} does not exist")
-    return out
 
 
 def _pixel_hash(rgb: np.ndarray) -> str:
@@ -150,7 +136,7 @@ class ReferenceBank:
                 warnings.warn(f"bank image {str(path)!r} duplicates an image already in the bank; skipped", UserWarning, stacklevel=2)
                 continue
             known.add(digest)
-            vecs.append(global_embedding(self.encoder, luminance_of(rgb), self.embed_size).numpy())
+            vecs.append(global_embedding(self.encoder, rgb_to_gray(rgb), self.embed_size).numpy())
             added.append(BankEntry(self._next_id, str(Path(path).resolve()), (rgb.shape[1], rgb.shape[0]), digest))
             self._next_id += 1
         if added:
@@ -260,7 +246,7 @@ class ReferenceBank:
                     warnings.warn(f"cannot re-rank {hit.path!r} ({e}); kept with its global score", UserWarning, stacklevel=3)
                     scored.append(hit)
                     continue
-                feats = dense_features(self.encoder, luminance_of(rgb), self.rerank_size)
+                feats = dense_features(self.encoder, rgb_to_gray(rgb), self.rerank_size)
                 if len(self._dense_cache) >= 1024:  # bounded: drop the oldest
                     self._dense_cache.pop(next(iter(self._dense_cache)))
                 self._dense_cache[hit.entry.id] = feats

@@ -1,55 +1,11 @@
-"""What an exemplar is, and the protocol every exemplar source implements."""
+"""What an exemplar is, and the protocol every exemplar source implements.
+
+The types live in ``exemplar_vc/types.py``; they are re-exported here, where they used
+to be defined, so ``from exemplar_vc.exemplars.base import Exemplar`` keeps working.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
-
-import numpy as np
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..modeling.encoder import LuminanceEncoder
+from ..types import Exemplar, ExemplarSource, KeyFrame
 
 __all__ = ["KeyFrame", "Exemplar", "ExemplarSource"]
-
-
-@dataclass(frozen=True)
-class KeyFrame:
-    """A frame chosen to receive an exemplar.
-
-    index: 0-based frame index in the video. gray: (H, W) uint8 luminance of that frame.
-    shot: 0-based index of the shot the frame belongs to.
-    """
-
-    index: int
-    gray: np.ndarray
-    shot: int = 0
-
-
-@dataclass(frozen=True)
-class Exemplar:
-    """A colour image assigned to a key frame, with where it came from.
-
-    frame: 0-based index of the key frame it colours.
-    image: (H, W, 3) uint8 sRGB.
-    source: "user", "retrieval" or "colorizer".
-    origin: file path, bank id or model name the image came from.
-    score: how well it matched the key frame (higher is better; None when not scored).
-    """
-
-    frame: int
-    image: np.ndarray
-    source: str
-    origin: str
-    score: float | None = None
-
-
-@runtime_checkable
-class ExemplarSource(Protocol):
-    """Anything that gives key frames their exemplars.
-
-    ``exemplars_for`` receives the key frames of a video and the pipeline's encoder and
-    returns at most one exemplar per key frame (key frames it cannot serve are left out).
-    """
-
-    def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: "LuminanceEncoder") -> list[Exemplar]: ...

@@ -7,16 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from ..modeling.encoder import LuminanceEncoder
+from ..pixels import rgb_to_gray as luminance_of  # its old name and place, kept for imports
 from ..resize import gray_tensor, resize_short_side
 
 __all__ = ["global_embedding", "luminance_of", "encoder_signature"]
-
-
-def luminance_of(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (H, W) uint8 gray, as cv2.COLOR_RGB2GRAY (BT.601 weights)."""
-    import cv2
-
-    return cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
 
 
 @torch.no_grad()

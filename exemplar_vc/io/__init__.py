@@ -1,6 +1,6 @@
 """Frame input and output: video files, frame folders, arrays; atomic writers."""
 
-from .images import IMAGE_SUFFIXES, is_grayscale, load_color_image
+from .images import IMAGE_SUFFIXES, expand_image_paths, is_grayscale, load_color_image
 from .reader import VIDEO_SUFFIXES, FrameSource, open_video, to_gray
 from .writer import FrameWriter, check_output_path, open_writer
 
@@ -13,6 +13,7 @@ __all__ = [
     "check_output_path",
     "load_color_image",
     "is_grayscale",
+    "expand_image_paths",
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
 ]

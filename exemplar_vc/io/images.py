@@ -1,30 +1,36 @@
-"""Load exemplar images (colour photos) from paths, PIL images, arrays or tensors."""
+"""Load exemplar images (colour photos) from paths, PIL images, arrays or tensors, and
+find the image files in folders."""
 
 from __future__ import annotations
 
 import os
 import warnings
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
 from ..errors import InputError
+from ..pixels import as_channels_last, to_rgb
 
-__all__ = ["load_color_image", "is_grayscale", "IMAGE_SUFFIXES"]
+__all__ = ["load_color_image", "is_grayscale", "expand_image_paths", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
-def _to_uint8(arr: np.ndarray, what: str) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype == np.uint16:
-        return ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    if np.issubdtype(arr.dtype, np.floating):
-        if arr.size and (np.nanmin(arr) < -1e-3 or np.nanmax(arr) > 1 + 1e-3):
-            raise InputError(f"expected {what} as float in [0, 1], got values in [{arr.min():.3g}, {arr.max():.3g}]")
-        return np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
-    raise InputError(f"expected {what} as uint8, uint16 or float in [0, 1], got dtype {arr.dtype}")
+def expand_image_paths(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
+    """Files as given, folders replaced by the image files under them (recursive, sorted)."""
+    items = [paths_or_dir] if isinstance(paths_or_dir, (str, os.PathLike)) else list(paths_or_dir)
+    out: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES)
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"expected an image file or a folder of images, but {str(p)!r} does not exist")
+    return out
 
 
 def is_grayscale(rgb: np.ndarray, tol: int = 3) -> bool:
@@ -54,8 +60,9 @@ def load_color_image(image, name: str = "exemplar", warn_gray: bool = True) -> n
     """Return an exemplar as (H, W, 3) uint8 RGB.
 
     Accepts a path, a PIL image, a numpy array (H, W, 3) / (H, W) of uint8, uint16 or float
-    in [0, 1], or a torch tensor (3, H, W) / (H, W, 3). A grayscale image is accepted with a
-    warning, since it carries no colour to propagate.
+    in [0, 1] (converted by ``exemplar_vc.pixels.to_uint8``), or a torch tensor (3, H, W) /
+    (H, W, 3). An alpha channel is dropped. A grayscale image is accepted with a warning,
+    since it carries no colour to propagate.
     """
     if isinstance(image, (str, os.PathLike)):
         arr = _read_path(Path(image))
@@ -63,21 +70,16 @@ def load_color_image(image, name: str = "exemplar", warn_gray: bool = True) -> n
     elif hasattr(image, "convert") and hasattr(image, "size"):  # PIL
         arr = np.asarray(image.convert("RGB"))
     elif hasattr(image, "detach"):  # torch
-        t = image.detach().cpu()
-        if t.dim() == 3 and t.shape[0] == 3 and t.shape[-1] != 3:
-            t = t.permute(1, 2, 0)
-        arr = t.numpy()
+        arr = as_channels_last(image)
     elif isinstance(image, np.ndarray):
         arr = image
     else:
         raise InputError(f"expected {name} as a path, PIL image, numpy array or tensor, got {type(image).__name__}")
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    if arr.ndim != 3 or arr.shape[2] != 3:
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)):
         raise InputError(f"expected {name} of shape (H, W, 3) RGB, got {tuple(arr.shape)}")
     if arr.shape[0] < 8 or arr.shape[1] < 8:
         raise InputError(f"expected {name} of at least 8x8 pixels, got {arr.shape[1]}x{arr.shape[0]}")
-    arr = np.ascontiguousarray(_to_uint8(arr, name))
+    arr = to_rgb(arr, name)
     if warn_gray and is_grayscale(arr):
         warnings.warn(f"{name} is grayscale: it carries no colour to propagate", UserWarning, stacklevel=2)
     return arr

@@ -2,7 +2,8 @@
 
 Every source yields frames one at a time, so a feature film is never held in memory.
 Colour frames are reduced to luminance with ITU-R BT.601 weights, exactly as
-``cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)`` (the NTIRE 2023 protocol).
+``cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)`` (the NTIRE 2023 protocol); bit depths and
+layouts are converted by ``exemplar_vc.pixels`` (``to_gray`` is re-exported from there).
 """
 
 from __future__ import annotations
@@ -16,31 +17,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..pixels import as_channels_last, rgb_to_gray, to_gray, to_rgb
 from .images import IMAGE_SUFFIXES
 
 __all__ = ["FrameSource", "open_video", "to_gray", "VIDEO_SUFFIXES"]
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
 DEFAULT_FPS = Fraction(24)
-
-
-def to_gray(frame: np.ndarray, what: str = "frame") -> np.ndarray:
-    """(H, W) or (H, W, 3|4) uint8/uint16/float RGB -> (H, W) uint8 luminance."""
-    import cv2
-
-    if frame.dtype == np.uint16:
-        frame = ((frame.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif np.issubdtype(frame.dtype, np.floating):
-        frame = np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
-    elif frame.dtype == np.bool_ or frame.dtype != np.uint8:
-        raise InputError(f"expected {what} as uint8, uint16 or float in [0, 1], got dtype {frame.dtype}")
-    if frame.ndim == 3 and frame.shape[2] == 1:
-        frame = frame[..., 0]
-    if frame.ndim == 2:
-        return np.ascontiguousarray(frame)
-    if frame.ndim == 3 and frame.shape[2] in (3, 4):
-        return cv2.cvtColor(np.ascontiguousarray(frame[..., :3]), cv2.COLOR_RGB2GRAY)
-    raise InputError(f"expected {what} of shape (H, W) or (H, W, 3), got {tuple(frame.shape)}")
 
 
 @dataclass
@@ -68,8 +51,7 @@ class FrameSource:
 
     def rgb_frames(self) -> Iterator[np.ndarray]:
         """Yield (H, W, 3) uint8 RGB frames in order (gray sources are replicated)."""
-        for frame in self._frames(gray=False):
-            yield frame if frame.ndim == 3 else np.repeat(frame[..., None], 3, axis=2)
+        yield from self._frames(gray=False)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return self.gray_frames()
@@ -87,7 +69,6 @@ class FrameSource:
 
 def _decode_video(path: Path, gray: bool, size: tuple[int, int]) -> Iterator[np.ndarray]:
     import av
-    import cv2
 
     try:
         container = av.open(os.fspath(path))
@@ -101,7 +82,7 @@ def _decode_video(path: Path, gray: bool, size: tuple[int, int]) -> Iterator[np.
                 rgb = frame.to_ndarray(format="rgb24")
                 if rgb.shape[:2] != size:
                     raise InputError(f"expected every frame of {str(path)!r} to be {size[1]}x{size[0]}, got {rgb.shape[1]}x{rgb.shape[0]}")
-                yield cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) if gray else rgb
+                yield rgb_to_gray(rgb) if gray else rgb
         except av.error.FFmpegError as e:
             raise InputError(f"expected a valid video stream in {str(path)!r}, decoding failed: {e}") from e
 
@@ -119,28 +100,13 @@ def _read_frame_file(path: Path, size: tuple[int, int] | None, gray: bool) -> np
             f"expected all frames of the folder to be {size[1]}x{size[0]} like the first, "
             f"got {arr.shape[1]}x{arr.shape[0]} in {path.name!r}"
         )
-    return to_gray(arr, f"frame {path.name!r}") if gray else _rgb8(arr, path.name)
-
-
-def _rgb8(arr: np.ndarray, what: str) -> np.ndarray:
-    if arr.ndim == 2:
-        g = to_gray(arr, what)
-        return np.repeat(g[..., None], 3, axis=2)
-    if arr.dtype == np.uint16:
-        arr = ((arr.astype(np.uint32) + 128) // 257).astype(np.uint8)
-    elif np.issubdtype(arr.dtype, np.floating):
-        arr = np.round(np.clip(arr, 0, 1) * 255).astype(np.uint8)
-    return np.ascontiguousarray(arr[..., :3])
+    what = f"frame {path.name!r}"
+    return to_gray(arr, what) if gray else to_rgb(arr, what)
 
 
 def _array_frame(frame: Any, i: int, gray: bool) -> np.ndarray:
-    if hasattr(frame, "detach"):
-        frame = frame.detach().cpu()
-        if frame.dim() == 3 and frame.shape[0] in (1, 3) and frame.shape[-1] not in (1, 3):
-            frame = frame.permute(1, 2, 0)
-        frame = frame.numpy()
-    frame = np.asarray(frame)
-    return to_gray(frame, f"frame {i}") if gray else _rgb8(frame, f"frame {i}")
+    frame = as_channels_last(frame)
+    return to_gray(frame, f"frame {i}") if gray else to_rgb(frame, f"frame {i}")
 
 
 def _open_folder(path: Path) -> FrameSource:

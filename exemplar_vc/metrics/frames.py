@@ -1,8 +1,9 @@
 """Turn what a metric receives into (T, H, W, 3) uint8 RGB frames.
 
 Accepted: numpy arrays or torch tensors of shape (T, H, W, 3) uint8 RGB (a single
-(H, W, 3) frame counts as T = 1), float arrays in [0, 1] (rounded to 8 bits), torch
-tensors (T, 3, H, W), and paths to a video file or a folder of frames.
+(H, W, 3) frame counts as T = 1), uint16 or float in [0, 1] (converted to 8 bits by
+``exemplar_vc.pixels.to_uint8``), torch tensors (T, 3, H, W), and paths to a video file
+or a folder of frames.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..pixels import as_channels_last, to_uint8
 
 __all__ = ["as_frames", "check_pair"]
 
@@ -33,10 +35,7 @@ def as_frames(x: Any, what: str = "frames") -> np.ndarray:
             raise InputError(f"expected {what} in {os.fspath(x)!r}, found no frames")
         return np.stack(frames)
     if hasattr(x, "detach"):  # torch tensor
-        x = x.detach().cpu()
-        if x.dim() == 4 and x.shape[1] == 3 and x.shape[-1] != 3:
-            x = x.permute(0, 2, 3, 1)
-        x = x.numpy()
+        x = as_channels_last(x)
     if not isinstance(x, np.ndarray):
         raise InputError(f"expected {what} as a (T, H, W, 3) uint8 array, a tensor or a path, got {type(x).__name__}")
     if x.ndim == 3 and x.shape[-1] == 3:
@@ -45,11 +44,7 @@ def as_frames(x: Any, what: str = "frames") -> np.ndarray:
         raise InputError(f"expected {what} of shape (T, H, W, 3) RGB, got {tuple(x.shape)}")
     if x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0:
         raise InputError(f"expected at least one non-empty frame in {what}, got shape {tuple(x.shape)}")
-    if x.dtype == np.uint8:
-        return x
-    if np.issubdtype(x.dtype, np.floating):
-        return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
-    raise InputError(f"expected {what} as uint8 in [0, 255] or float in [0, 1], got dtype {x.dtype}")
+    return to_uint8(x, what)
 
 
 def check_pair(pred: Any, gt: Any) -> tuple[np.ndarray, np.ndarray]:

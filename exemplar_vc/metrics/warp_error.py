@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
+from ..pixels import rgb_to_gray
 from .flow import consistency_mask, dis_flow, warp_backward
 from .frames import check_pair
 
@@ -28,17 +29,15 @@ __all__ = ["warp_error", "warp_error_frames", "truth_flows"]
 def truth_flows(gt: Any) -> list[tuple[np.ndarray, np.ndarray]]:
     """For t = 1..T-1: (flow from G_t to G_{t-1}, (H, W) bool non-occlusion mask), from DIS
     on the luminance of (T, H, W, 3) uint8 RGB ``gt``. Compute once, score many outputs."""
-    import cv2
-
     from .frames import as_frames
 
     g = as_frames(gt, "gt")
     if len(g) < 2:
         raise InputError(f"expected at least 2 frames for the warp error, got {len(g)}")
     out = []
-    prev_gray = cv2.cvtColor(g[0], cv2.COLOR_RGB2GRAY)
+    prev_gray = rgb_to_gray(g[0])
     for t in range(1, len(g)):
-        gray = cv2.cvtColor(g[t], cv2.COLOR_RGB2GRAY)
+        gray = rgb_to_gray(g[t])
         back, fwd = dis_flow(gray, prev_gray), dis_flow(prev_gray, gray)
         out.append((back, consistency_mask(back, fwd)))
         prev_gray = gray

@@ -178,8 +178,7 @@ class ImageColorizer(nn.Module):
     def colorize(self, gray: np.ndarray, working_size: int = 256) -> tuple[np.ndarray, float]:
         """(H, W) uint8 gray -> ((H, W, 3) uint8 sRGB, mean confidence). The input's own
         lightness is kept; chroma is predicted at ``working_size`` and upsampled bilinearly."""
-        from ..color.gamut import lab_to_rgb_keep_lightness
-        from ..color.lab import gray_to_lightness
+        from ..color.compose import compose_rgb
         from ..resize import gray_tensor, resize_short_side, resize_to
 
         if not isinstance(gray, np.ndarray) or gray.ndim != 2 or gray.dtype != np.uint8:
@@ -187,7 +186,4 @@ class ImageColorizer(nn.Module):
         device = self.bins.device
         g = gray_tensor(gray).to(device)
         ab, conf = self(resize_short_side(g, working_size))
-        ab_full = resize_to(ab, gray.shape)
-        rgb = lab_to_rgb_keep_lightness(gray_to_lightness(g), ab_full)
-        out = (rgb[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().cpu().numpy()
-        return out, float(conf.mean())
+        return compose_rgb(g, resize_to(ab, gray.shape)), float(conf.mean())
