@@ -1,5 +1,6 @@
-"""Dense optical flow (OpenCV DIS), backward warping and forward-backward occlusion masks,
-shared by the warp-error metric and the flow-propagation baseline.
+"""Dense optical flow (OpenCV DIS), backward warping (the package's ``ops.warp``) and
+forward-backward occlusion masks, shared by the warp-error metric and the
+flow-propagation baseline.
 
 A flow ``f`` from frame A to frame B is (H, W, 2) float32 in pixels (x, y): the pixel
 (x, y) of A is seen at (x + f_x, y + f_y) in B.
@@ -22,19 +23,29 @@ def dis_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def warp_backward(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``image`` (H, W[, C]) at x + flow(x) with bilinear interpolation.
+    """Sample ``image`` (H, W[, C]) at x + flow(x) with bilinear interpolation
+    (``exemplar_vc.ops.warp``), the border replicated (as OpenCV's BORDER_REPLICATE).
 
-    Returns the warped image (same dtype as float32) and an (H, W) bool mask of the pixels
-    whose source lies inside the image.
+    Returns the warped image as float32 and an (H, W) bool mask of the pixels whose
+    source lies inside the image.
     """
-    import cv2
+    import torch
+
+    from ..ops import warp
 
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     mx, my = gx + flow[..., 0], gy + flow[..., 1]
-    warped = cv2.remap(image.astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    return warped, inside
+    # ops.warp gives zero to taps outside the image; clamping the sample point into the
+    # image instead repeats the edge pixel, which is bilinear sampling with a replicated border.
+    clamped = np.stack([np.clip(mx, 0, w - 1) - gx, np.clip(my, 0, h - 1) - gy])
+    x = torch.from_numpy(np.ascontiguousarray(image, np.float32))
+    x = x[None, None] if image.ndim == 2 else x.permute(2, 0, 1)[None]
+    with torch.no_grad():
+        warped = warp(x, torch.from_numpy(clamped)[None]).warped[0]
+    warped = warped[0] if image.ndim == 2 else warped.permute(1, 2, 0)
+    return np.ascontiguousarray(warped.numpy()), inside
 
 
 def consistency_mask(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
