@@ -3,11 +3,17 @@
 Embeddings come from the luminance only (``global_embedding`` of the BT.601 gray), so a
 gray video frame finds the colour photo of the same scene. The index is exact inner
 product (``IndexFlatIP``) up to ``HNSW_THRESHOLD`` entries and HNSW past it (Malkov &
-Yashunin 2018). Measured on 2 CPU cores (benchmarks/README.md): a flat search of 100k
-880-D vectors takes ~0.1 s, still below the ~1 s a query spends on its own embedding and
-dense re-ranking, while HNSW (M 32, efSearch 64) found the exact top-1 of only 56 % of
-synthetic queries at 100k; so flat stays exact up to 200k. A flat index moves to the
-GPUs when faiss reports any. Top-k candidates are re-ranked by dense correspondence quality.
+Yashunin 2018). Measured on 2 CPU cores (benchmarks/README.md, stage1_retrieval.py): a
+flat search of 100k 880-D vectors takes ~0.1 s, still below the ~1 s a query spends on
+its own embedding and dense re-ranking, while HNSW at M 32, efConstruction 80 and
+efSearch 64 found the exact top-1 of only 56 % of synthetic queries at 100k; so flat
+stays exact up to 200k. Past that the index is HNSW at efSearch ``HNSW_EF_SEARCH`` = 128,
+twice the measured setting, to win back recall at some query time; its recall at 128
+has not been measured. A flat index moves to the GPUs when faiss reports any. Top-k
+candidates are re-ranked by dense correspondence quality.
+
+A bank can also hold images in memory (``add_images``): ``UserReferences`` searches the
+user's own images that way. Such a bank cannot be saved.
 
 On disk a bank is a folder: ``index.faiss`` and ``meta.json`` (format, encoder
 signature, dimension, the index file's SHA-256, and per entry: id, path, size and the
@@ -23,7 +29,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -31,13 +37,22 @@ from ..errors import InputError
 from ..io.images import expand_image_paths, is_grayscale, load_color_image
 from ..modeling.encoder import EncoderConfig, LuminanceEncoder
 from ..pixels import rgb_to_gray
-from .embedding import encoder_signature, global_embedding
-from .rerank import dense_features, match_score
+from .embedding import EMBED_SIZE, encoder_signature, global_embedding
+from .rerank import DENSE_SIZE, dense_features, match_score
 
 __all__ = ["ReferenceBank", "BankEntry", "SearchHit", "expand_image_paths", "HNSW_THRESHOLD"]
 
 FORMAT = "exemplar_vc.bank/1"
+# Flat (exact) search up to this many entries; see the module doc for the measurements.
 HNSW_THRESHOLD = 200_000
+# HNSW graph degree and build beam: FAISS's usual M and a build beam the benchmark used.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+# Search beam: twice the measured 64 (56 % exact top-1 at 100k); not measured itself.
+HNSW_EF_SEARCH = 128
+# Dense features kept per bank image for re-ranking, at most: ~0.25 MB each at the default
+# re-rank size (176 channels x 16 x 22 cells), so the cache stays under ~0.3 GB.
+DENSE_CACHE_ENTRIES = 1024
 
 
 @dataclass(frozen=True)
@@ -97,7 +112,7 @@ class ReferenceBank:
     ``LuminanceEncoder``; a loaded bank refuses an encoder other than the one that built it.
     """
 
-    def __init__(self, encoder: LuminanceEncoder | None = None, embed_size: int = 224, rerank_size: int = 128):
+    def __init__(self, encoder: LuminanceEncoder | None = None, embed_size: int = EMBED_SIZE, rerank_size: int = DENSE_SIZE):
         self.encoder = encoder if encoder is not None else LuminanceEncoder()
         self.signature = encoder_signature(self.encoder)
         self.embed_size = embed_size
@@ -107,6 +122,7 @@ class ReferenceBank:
         self._index = None
         self._next_id = 0
         self._dense_cache: dict[int, object] = {}
+        self._in_memory: dict[int, np.ndarray] = {}  # id -> (H, W, 3) uint8 RGB (add_images)
 
     # -- building ------------------------------------------------------------------
     @classmethod
@@ -124,27 +140,49 @@ class ReferenceBank:
     def add(self, paths: Iterable[str | os.PathLike]) -> list[BankEntry]:
         """Embed and add images; identical images (same decoded pixels) and gray images are
         skipped with a warning. Returns the entries added."""
+        return self._embed_and_append(self._new_files(paths))
+
+    def _new_files(self, paths: Iterable[str | os.PathLike]) -> Iterator[tuple[np.ndarray, str, str]]:
+        """(rgb, absolute path, pixel hash) of each new colour image, read one at a time."""
         known = {e.sha256 for e in self.entries}
-        added, vecs = [], []
         for path in expand_image_paths(paths):
             rgb = load_color_image(path, name="bank image", warn_gray=False)
             if is_grayscale(rgb):
-                warnings.warn(f"bank image {str(path)!r} is grayscale (no colour to give); skipped", UserWarning, stacklevel=2)
+                warnings.warn(f"bank image {str(path)!r} is grayscale (no colour to give); skipped", UserWarning, stacklevel=4)
                 continue
             digest = _pixel_hash(rgb)
             if digest in known:
-                warnings.warn(f"bank image {str(path)!r} duplicates an image already in the bank; skipped", UserWarning, stacklevel=2)
+                warnings.warn(f"bank image {str(path)!r} duplicates an image already in the bank; skipped", UserWarning, stacklevel=4)
                 continue
             known.add(digest)
+            yield rgb, str(Path(path).resolve()), digest
+
+    def add_images(self, images: Sequence[np.ndarray], names: Sequence[str]) -> list[BankEntry]:
+        """Add (H, W, 3) uint8 RGB images held in memory, named ``names`` (each entry's
+        ``path``). They stay in memory, so the bank can no longer be saved. Unlike
+        ``add``, gray and repeated images are kept: the caller chose them."""
+        if len(images) != len(names):
+            raise InputError(f"expected one name per image, got {len(images)} images and {len(names)} names")
+        first = self._next_id
+        added = self._embed_and_append((rgb, str(name), _pixel_hash(rgb)) for rgb, name in zip(images, names))
+        self._in_memory.update({first + i: rgb for i, rgb in enumerate(images)})
+        return added
+
+    def _embed_and_append(self, items: Iterable[tuple[np.ndarray, str, str]]) -> list[BankEntry]:
+        added, vecs = [], []
+        for rgb, path, digest in items:
             vecs.append(global_embedding(self.encoder, rgb_to_gray(rgb), self.embed_size).numpy())
-            added.append(BankEntry(self._next_id, str(Path(path).resolve()), (rgb.shape[1], rgb.shape[0]), digest))
+            added.append(BankEntry(self._next_id, path, (rgb.shape[1], rgb.shape[0]), digest))
             self._next_id += 1
         if added:
-            new = np.stack(vecs).astype(np.float32)
-            self.vectors = new if not len(self.entries) else np.concatenate([self.vectors, new])
-            self.entries += added
-            self._index = None
+            self._append(np.stack(vecs), added)
         return added
+
+    def _append(self, vectors: np.ndarray, entries: list[BankEntry]) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.vectors = vectors if not self.entries else np.concatenate([self.vectors, vectors])
+        self.entries += entries
+        self._index = None
 
     def add_vectors(self, vectors: np.ndarray, paths: Sequence[str]) -> None:
         """Add precomputed (N, D) unit embeddings (for benchmarks at scale; no re-ranking
@@ -154,9 +192,7 @@ class ReferenceBank:
             raise InputError(f"expected (N, D) embeddings matching {len(paths)} paths and the bank's dimension, got {vectors.shape}")
         entries = [BankEntry(self._next_id + i, str(p), (0, 0), f"vector:{self._next_id + i}") for i, p in enumerate(paths)]
         self._next_id += len(paths)
-        self.vectors = vectors if not self.entries else np.concatenate([self.vectors, vectors])
-        self.entries += entries
-        self._index = None
+        self._append(vectors, entries)
 
     def remove(self, ids_or_paths: Iterable[int | str | os.PathLike]) -> int:
         """Remove entries by id or path; returns how many were removed."""
@@ -165,6 +201,10 @@ class ReferenceBank:
         paths = {str(Path(x).resolve()) for x in items if not isinstance(x, int)}
         keep = [i for i, e in enumerate(self.entries) if e.id not in ids and e.path not in paths]
         removed = len(self.entries) - len(keep)
+        for e in self.entries:
+            if e.id in ids or e.path in paths:
+                self._in_memory.pop(e.id, None)
+                self._dense_cache.pop(e.id, None)
         self.entries = [self.entries[i] for i in keep]
         self.vectors = self.vectors[keep]
         self._index = None
@@ -184,9 +224,9 @@ class ReferenceBank:
         if self.index_kind == "flat-ip":
             index = faiss.IndexFlatIP(d)
         else:
-            index = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efConstruction = 80
-            index.hnsw.efSearch = 128
+            index = faiss.IndexHNSWFlat(d, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+            index.hnsw.efSearch = HNSW_EF_SEARCH
         index.add(self.vectors)
         return index
 
@@ -247,7 +287,7 @@ class ReferenceBank:
                     scored.append(hit)
                     continue
                 feats = dense_features(self.encoder, rgb_to_gray(rgb), self.rerank_size)
-                if len(self._dense_cache) >= 1024:  # bounded: drop the oldest
+                if len(self._dense_cache) >= DENSE_CACHE_ENTRIES:  # bounded: drop the oldest
                     self._dense_cache.pop(next(iter(self._dense_cache)))
                 self._dense_cache[hit.entry.id] = feats
             dense = match_score(query, feats)
@@ -255,8 +295,11 @@ class ReferenceBank:
         return sorted(scored, key=lambda h: -h.score)
 
     def image(self, entry: BankEntry, verify: bool = False) -> np.ndarray:
-        """The entry's (H, W, 3) uint8 RGB image, read from its path (``verify``: check its hash)."""
-        rgb = load_color_image(entry.path, name="bank image", warn_gray=False)
+        """The entry's (H, W, 3) uint8 RGB image, read from its path, or held in memory
+        (``add_images``); ``verify``: check its hash."""
+        rgb = self._in_memory.get(entry.id)
+        if rgb is None:
+            rgb = load_color_image(entry.path, name="bank image", warn_gray=False)
         if verify and _pixel_hash(rgb) != entry.sha256:
             raise InputError(f"expected bank image {entry.path!r} unchanged since it was added, but its pixels differ")
         return rgb
@@ -276,6 +319,8 @@ class ReferenceBank:
         """Write ``index.faiss`` and ``meta.json`` into ``directory`` (created if needed).
         Each file is written to a temporary name and moved into place; meta.json last."""
         self._check_nonempty()
+        if self._in_memory:
+            raise InputError(f"expected a bank of image files to save, but {len(self._in_memory)} entries are images held in memory (add_images)")
         faiss = _faiss()
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,15 @@ from ..modeling.encoder import LuminanceEncoder
 from ..ops import correspondence
 from ..resize import gray_tensor, resize_short_side
 
-__all__ = ["dense_features", "match_score"]
+__all__ = ["dense_features", "match_score", "DENSE_SIZE"]
+
+# Short side (pixels) for dense re-ranking: a 16-cell-high feature grid at stride 8, enough
+# to compare layouts part by part, small enough to score several candidates per key frame.
+DENSE_SIZE = 128
 
 
 @torch.no_grad()
-def dense_features(encoder: LuminanceEncoder, gray: np.ndarray, size: int = 128) -> torch.Tensor:
+def dense_features(encoder: LuminanceEncoder, gray: np.ndarray, size: int = DENSE_SIZE) -> torch.Tensor:
     """(H, W) uint8 gray -> (1, C, h, w) float32 unit-norm features at short side ``size``."""
     device = next(encoder.parameters()).device
     return encoder(resize_short_side(gray_tensor(gray).to(device), size))
