@@ -162,8 +162,11 @@ class VideoColorizer:
     # -- stage 1 ------------------------------------------------------------------
     def plan(self, video: Any, exemplars: Any) -> Stage1Plan:
         """First pass: open the video, find shots and key frames, and get their exemplars."""
+        from .io.limits import check_exemplar_sizes, check_plan_inputs
+
         source = open_video(video)
         src = _as_source(exemplars)
+        check_plan_inputs(self.config, self.encoder, source.size, src)  # sizes the encoder accepts
         wanted = set(getattr(src, "explicit_frames", []))
         plan = plan_video(source.gray_frames(), wanted=wanted, config=self.config.shots)
         if plan.num_frames == 0:
@@ -175,6 +178,7 @@ class VideoColorizer:
             plan.shot_starts = [0]
         with torch.no_grad():
             found = src.exemplars_for(plan.keyframes, self.encoder)
+        check_exemplar_sizes(found, self.encoder)
         for ex in found:
             if not 0 <= ex.frame < plan.num_frames:
                 raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {ex.frame} from {ex.source}")

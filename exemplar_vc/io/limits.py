@@ -1,0 +1,104 @@
+"""The smallest sizes the pipeline can work at, checked before any work starts.
+
+The encoder's convolutions need a minimum input: EfficientNet-Lite0 up to block 10 fails
+below 16x16 pixels ("Calculated padded input size per channel: (2 x 2)"). Frames,
+exemplars and the working size are therefore checked up front against the smallest
+input the encoder accepts, found once per encoder configuration by trying it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable
+
+from ..errors import InputError
+
+__all__ = ["min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
+
+_MIN_SIZE_CACHE: dict[Any, int] = {}
+_PROBE_STEP = 8  # working sizes are multiples of 8 (resize.working_shape)
+_PROBE_MAX = 512
+
+
+def min_input_size(encoder) -> int:
+    """Smallest side (a multiple of 8) of a square input the encoder accepts.
+
+    Found by running the encoder on zeros at 8, 16, 24, ... pixels (cached per encoder
+    type and config); 16 for EfficientNet-Lite0 up to block 10.
+    """
+    import torch
+
+    key = (type(encoder).__qualname__, getattr(encoder, "config", id(encoder)))
+    if key in _MIN_SIZE_CACHE:
+        return _MIN_SIZE_CACHE[key]
+    try:
+        param = next(encoder.parameters())
+        device, dtype = param.device, param.dtype
+    except (StopIteration, AttributeError):
+        device, dtype = torch.device("cpu"), torch.float32
+    size = _PROBE_STEP
+    with torch.no_grad():
+        while size < _PROBE_MAX:
+            try:
+                encoder(torch.zeros(1, 1, size, size, device=device, dtype=dtype))
+                break
+            except RuntimeError:
+                size += _PROBE_STEP
+    _MIN_SIZE_CACHE[key] = size
+    return size
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def check_working_size(working_size: Any, encoder) -> int:
+    """``working_size`` as an int, or ``InputError`` when it is no integer or too small."""
+    if not _is_int(working_size):
+        raise InputError(f"expected working_size as an integer number of pixels, got {working_size!r}")
+    smallest = min_input_size(encoder)
+    if working_size < smallest:
+        raise InputError(f"expected working_size >= {smallest} (the smallest input the encoder accepts), got {working_size}")
+    return int(working_size)
+
+
+def check_frame_size(size: tuple[int, int], encoder, what: str = "video frames") -> None:
+    """``InputError`` when (H, W) frames are smaller than the encoder accepts."""
+    h, w = int(size[0]), int(size[1])
+    smallest = min_input_size(encoder)
+    if min(h, w) < smallest:
+        raise InputError(f"expected {what} of at least {smallest}x{smallest} pixels (the smallest input the encoder accepts), got {w}x{h}")
+
+
+def check_image_sizes(images: Iterable[tuple[str, Any]], encoder) -> None:
+    """``InputError`` for the first ``(name, (H, W, ...) array)`` smaller than the encoder accepts."""
+    for name, image in images:
+        shape = getattr(image, "shape", None)
+        if shape is not None and len(shape) >= 2:
+            check_frame_size(shape[:2], encoder, what=name)
+
+
+def source_images(source: Any) -> list[tuple[str, Any]]:
+    """The images an exemplar source already holds (the user's explicit exemplars and
+    references, also inside ``ChainedSources``), named for messages."""
+    out: list[tuple[str, Any]] = []
+    for frame, ex in sorted(getattr(source, "explicit", {}).items()):
+        out.append((f"the exemplar for frame {frame} ({getattr(ex, 'origin', '?')})", getattr(ex, "image", None)))
+    origins = getattr(source, "origins", None) or []
+    for i, image in enumerate(getattr(source, "images", None) or []):
+        out.append((f"the reference {origins[i] if i < len(origins) else i}", image))
+    for inner in getattr(source, "sources", None) or ():
+        out += source_images(inner)
+    return out
+
+
+def check_plan_inputs(config, encoder, frame_size: tuple[int, int], exemplar_source: Any) -> None:
+    """Before stage 1: the working size, the frame size and the exemplars already known."""
+    check_working_size(config.working_size, encoder)
+    check_frame_size(frame_size, encoder)
+    check_image_sizes(source_images(exemplar_source), encoder)
+
+
+def check_exemplar_sizes(exemplars: Iterable[Any], encoder) -> None:
+    """After stage 1: every exemplar found (retrieved, colorized, assigned)."""
+    check_image_sizes(((f"the exemplar for frame {ex.frame} ({ex.origin})", ex.image) for ex in exemplars), encoder)
