@@ -37,6 +37,7 @@ from ..errors import InputError
 from ..io.images import expand_image_paths, is_grayscale, load_color_image
 from ..modeling.encoder import EncoderConfig, LuminanceEncoder
 from ..pixels import rgb_to_gray
+from .bank_meta import check_entry_file, check_seal, resolve_entry_path, seal_meta, validate_meta
 from .embedding import EMBED_SIZE, encoder_signature, global_embedding
 from .rerank import DENSE_SIZE, dense_features, match_score
 
@@ -294,11 +295,12 @@ class ReferenceBank:
             scored.append(SearchHit(hit.entry, dense, hit.global_score, dense))
         return sorted(scored, key=lambda h: -h.score)
 
-    def image(self, entry: BankEntry, verify: bool = False) -> np.ndarray:
+    def image(self, entry: BankEntry, verify: bool = True) -> np.ndarray:
         """The entry's (H, W, 3) uint8 RGB image, read from its path, or held in memory
         (``add_images``); ``verify``: check its hash."""
         rgb = self._in_memory.get(entry.id)
         if rgb is None:
+            check_entry_file(entry.path)  # a regular file: never a FIFO that would block
             rgb = load_color_image(entry.path, name="bank image", warn_gray=False)
         if verify and _pixel_hash(rgb) != entry.sha256:
             raise InputError(f"expected bank image {entry.path!r} unchanged since it was added, but its pixels differ")
@@ -340,23 +342,26 @@ class ReferenceBank:
             "entries": [asdict(e) for e in self.entries],
         }
         tmp_meta = _temp_in(d, "meta.json")
-        tmp_meta.write_text(json.dumps(meta, indent=1))
+        tmp_meta.write_text(json.dumps(seal_meta(meta, d), indent=1))  # relative paths inside d, checksum
         os.replace(tmp_index, d / "index.faiss")
         os.replace(tmp_meta, d / "meta.json")
         return d
 
     @classmethod
-    def load(cls, directory: str | os.PathLike, encoder: LuminanceEncoder | None = None) -> "ReferenceBank":
+    def load(cls, directory: str | os.PathLike, encoder: LuminanceEncoder | None = None, allow_outside: bool = True) -> "ReferenceBank":
         """Read a bank saved by ``save``; raises InputError when it is missing, corrupted, or
-        was built with another encoder than ``encoder`` (default: the one it names)."""
+        was built with another encoder than ``encoder`` (default: the one it names).
+        ``allow_outside=False``: refuse entries outside the bank folder (for a bank of
+        unknown origin); see ``bank_meta.py`` for the checks on meta.json and on entries."""
         d = Path(directory)
         meta_path, index_path = d / "meta.json", d / "index.faiss"
         if not meta_path.is_file() or not index_path.is_file():
             raise InputError(f"expected a bank folder with meta.json and index.faiss, got {str(d)!r}")
         try:
             meta = json.loads(meta_path.read_text())
-            entries = [BankEntry(e["id"], e["path"], tuple(e["size"]), e["sha256"]) for e in meta["entries"]]
-        except (ValueError, KeyError, TypeError) as e:
+            validate_meta(meta)  # schema, types and ranges (bank_meta.py); paths resolved against d
+            entries = [BankEntry(e["id"], resolve_entry_path(d, e["path"], allow_outside), tuple(e["size"]), e["sha256"]) for e in meta["entries"]]
+        except (ValueError, KeyError, TypeError, RecursionError) as e:
             raise InputError(f"expected a readable bank meta.json in {str(d)!r}, it is corrupted ({e})") from e
         if meta.get("format") != FORMAT:
             raise InputError(f"expected bank format {FORMAT!r}, got {meta.get('format')!r} in {str(d)!r}")
@@ -376,6 +381,7 @@ class ReferenceBank:
         if index.ntotal != len(entries) or index.d != meta.get("dim"):
             raise InputError(f"expected {len(entries)} vectors of dimension {meta.get('dim')} in {str(index_path)!r}, got {index.ntotal} of {index.d}")
         bank.entries, bank.vectors, bank._next_id = entries, np.ascontiguousarray(vectors, np.float32), int(meta.get("next_id", len(entries)))
+        check_seal(meta, d)  # meta.json unchanged since save (bank_meta.py)
         return bank
 
 
