@@ -39,6 +39,21 @@ __all__ = [
     "plan_video",
 ]
 
+# Thumbnail side (pixels) of a frame descriptor: coarse enough to ignore noise and grain,
+# fine enough to see a new layout.
+THUMB_SIZE = 32
+# Thumbnail mean absolute difference (grey levels) that counts as a full change (1.0):
+# a quarter of the grey range, which only a different picture reaches on average.
+THUMB_FULL_CHANGE = 64.0
+# The histogram reads every 4th pixel in each direction (1/16 of them) of frames whose
+# short side is at least 128 px: as good for comparing frames, 16 times cheaper.
+HIST_STEP = 4
+HIST_STEP_MIN_SIDE = 128
+# Floor on the median change around a candidate cut, so a perfectly still surrounding
+# (median 0) cannot make any change a cut by the ratio test alone; with the defaults
+# (threshold 0.3 > ratio 3 x 0.02) the threshold test is the stricter one.
+MIN_LOCAL_CHANGE = 0.02
+
 
 @dataclass(frozen=True)
 class ShotConfig:
@@ -92,9 +107,9 @@ def describe_frame(gray: np.ndarray, bins: int = 32) -> FrameDescriptor:
     if not isinstance(gray, np.ndarray) or gray.ndim != 2 or gray.dtype != np.uint8:
         what = f"{gray.dtype} array of shape {gray.shape}" if isinstance(gray, np.ndarray) else type(gray).__name__
         raise InputError(f"expected (H, W) uint8 gray frames, got {what}")
-    small = gray[::4, ::4] if min(gray.shape) >= 128 else gray
+    small = gray[::HIST_STEP, ::HIST_STEP] if min(gray.shape) >= HIST_STEP_MIN_SIDE else gray
     h = np.bincount(((small.astype(np.int32) * bins) >> 8).ravel(), minlength=bins).astype(np.float64)
-    thumb = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    thumb = cv2.resize(gray, (THUMB_SIZE, THUMB_SIZE), interpolation=cv2.INTER_AREA).astype(np.float32)
     return FrameDescriptor(h / max(h.sum(), 1.0), thumb)
 
 
@@ -111,7 +126,7 @@ def frame_change(a: FrameDescriptor, b: FrameDescriptor) -> float:
     >>> frame_change(describe_frame(black), describe_frame(black)), frame_change(describe_frame(black), describe_frame(white))
     (0.0, 1.0)
     """
-    pixels = min(1.0, float(np.abs(a.thumb - b.thumb).mean()) / 64.0)
+    pixels = min(1.0, float(np.abs(a.thumb - b.thumb).mean()) / THUMB_FULL_CHANGE)
     return 0.5 * histogram_distance(a.hist, b.hist) + 0.5 * pixels
 
 
@@ -123,7 +138,7 @@ def _is_cut(changes: np.ndarray, i: int, config: ShotConfig) -> bool:
     lo, hi = max(0, i - config.window), min(len(changes), i + config.window + 1)
     around = np.concatenate([changes[lo:i], changes[i + 1 : hi]])
     local = float(np.median(around)) if around.size else 0.0
-    return bool(value > config.ratio * max(local, 0.02))
+    return bool(value > config.ratio * max(local, MIN_LOCAL_CHANGE))
 
 
 def detect_shots(distances: list[float], config: ShotConfig = ShotConfig()) -> list[int]:

@@ -66,14 +66,89 @@ def test_arrays_and_tensors(clip_rgb, clip_gray):
     assert np.array_equal(next(open_video(torch.from_numpy(clip_gray)).gray_frames()), clip_gray[0])
 
 
+class _LimitedFrames:
+    """A (T, H, W) frame store that fails if anything reads past frame ``limit``."""
+
+    def __init__(self, frames, limit):
+        self.frames, self.limit, self.shape, self.read = frames, limit, (10_000,) + frames.shape[1:], []
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, i):
+        if i > self.limit:
+            raise AssertionError(f"frame {i} was read, but only frames up to {self.limit} were consumed")
+        self.read.append(i)
+        return self.frames[i % len(self.frames)]
+
+
 def test_reading_is_streamed(clip_gray):
-    frames = open_video(clip_gray).gray_frames()
-    assert next(frames).shape == clip_gray.shape[1:]  # a generator, one frame at a time
+    store = _LimitedFrames(clip_gray, limit=2)
+    frames = open_video(store).gray_frames()
+    got = [next(frames) for _ in range(3)]  # no read-ahead: frame 3 of 10 000 is never touched
+    assert [g.shape for g in got] == [clip_gray.shape[1:]] * 3
+    assert max(store.read) == 2
+
+
+def test_reading_a_folder_is_streamed(tmp_path, clip_gray):
+    for i, g in enumerate(clip_gray[:3]):
+        cv2.imwrite(str(tmp_path / f"f{i}.png"), g)
+    (tmp_path / "f3.png").write_bytes(b"not a png")  # reading it would raise
+    frames = open_video(tmp_path).gray_frames()
+    assert all(np.array_equal(next(frames), g) for g in clip_gray[:3])
+    with pytest.raises(InputError, match="could not decode"):
+        next(frames)
+
+
+def test_decoding_a_video_is_streamed(tmp_path, monkeypatch):
+    import av
+
+    class CountingContainer:
+        """Wraps a PyAV container and counts the frames its decoder has produced."""
+
+        def __init__(self, container):
+            self.container, self.decoded = container, 0
+
+        def __enter__(self):
+            self.container.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.container.__exit__(*exc)
+
+        def __getattr__(self, name):
+            return getattr(self.container, name)
+
+        def decode(self, *args, **kwargs):
+            for frame in self.container.decode(*args, **kwargs):
+                self.decoded += 1
+                yield frame
+
+    frames = np.stack([np.full((48, 64, 3), 4 * t, np.uint8) for t in range(60)])
+    video = open_video(write_video(tmp_path / "long.mp4", frames))
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(CountingContainer(real_open(*a, **k))) or opened[-1])
+    stream = video.gray_frames()
+    for _ in range(3):
+        next(stream)
+    assert opened[-1].decoded == 3  # 3 of 60 frames decoded: nothing is read ahead
+    stream.close()
 
 
 def test_to_gray_rejects_bad_dtype():
     with pytest.raises(InputError, match="int64"):
         to_gray(np.zeros((4, 4), np.int64))
+
+
+def test_floats_on_another_scale_are_refused_everywhere(tmp_path):
+    wrong = np.full((16, 16, 3), 200.0)  # 0..255 floats, not [0, 1]
+    with pytest.raises(InputError, match=r"float in \[0, 1\]"):
+        to_gray(wrong)
+    with pytest.raises(InputError, match=r"float in \[0, 1\]"):
+        load_color_image(wrong)
+    with pytest.raises(InputError, match=r"float in \[0, 1\]"):
+        next(open_video(wrong[None]).rgb_frames())
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, clip_rgb):

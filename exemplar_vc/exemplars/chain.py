@@ -6,7 +6,7 @@ from typing import Sequence
 
 from ..errors import InputError
 from ..modeling.encoder import LuminanceEncoder
-from .base import Exemplar, ExemplarSource, KeyFrame
+from ..types import Exemplar, ExemplarSource, KeyFrame
 
 __all__ = ["ChainedSources"]
 

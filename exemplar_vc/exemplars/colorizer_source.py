@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import InputError
-from ..modeling.colorizer import DEFAULT_WEIGHTS, ImageColorizer
+from ..modeling.colorizer import DEFAULT_WEIGHTS, DEFAULT_WORKING_SIZE, ImageColorizer
 from ..modeling.encoder import LuminanceEncoder
-from .base import Exemplar, KeyFrame
+from ..types import Exemplar, KeyFrame
 from .embedding import encoder_signature
 
 __all__ = ["ColorizerSource"]
@@ -26,7 +26,7 @@ class ColorizerSource:
         working_size: short side (pixels) at which chroma is predicted.
     """
 
-    def __init__(self, colorizer: ImageColorizer | None = None, working_size: int = 256, weights=DEFAULT_WEIGHTS):
+    def __init__(self, colorizer: ImageColorizer | None = None, working_size: int = DEFAULT_WORKING_SIZE, weights=DEFAULT_WEIGHTS):
         self.colorizer = colorizer
         self.working_size = working_size
         self.weights = weights

@@ -25,9 +25,12 @@ from torch import nn
 from ..errors import InputError
 from .encoder import EncoderConfig, LuminanceEncoder
 
-__all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "gated_fill", "DEFAULT_WEIGHTS"]
+__all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "gated_fill", "DEFAULT_WEIGHTS", "DEFAULT_WORKING_SIZE"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v1.pt"
+# Short side (pixels) at which ``colorize`` predicts chroma unless told otherwise: near the
+# 192 px crops the decoder was trained on (training/train_colorizer.py); not tuned further.
+DEFAULT_WORKING_SIZE = 256
 
 
 def ab_bins(step: float = 10.0, limit: float = 110.0) -> torch.Tensor:
@@ -58,19 +61,23 @@ def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, temperature: float =
     return torch.einsum("bqhw,qc->bchw", p, bins.to(p))
 
 
-def gated_fill(ab: torch.Tensor, similarity: torch.Tensor, prior_ab: torch.Tensor, low: float = 0.5, high: float = 0.8) -> torch.Tensor:
-    """Confidence-gated fill-in for stage 2: where the correspondence to exemplars is weak,
-    take the colorizer's chroma instead.
+def gated_fill(ab: torch.Tensor, confidence: torch.Tensor, prior_ab: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Confidence-gated fill-in for stage 2: where propagation is unsure, take the
+    colorizer's chroma instead.
 
     ab, prior_ab: (B, 2, h, w) CIE ab from propagation and from ``ImageColorizer.chroma``.
-    similarity: (B, 1, h, w) best cosine similarity to the exemplars (``max_similarity``).
-    The weight of the propagated chroma ramps linearly from 0 at ``low`` to 1 at ``high``.
+    confidence: (B, 1, h, w) in [0, 1], the propagated colour's confidence (the stage-2
+    engine passes the merged confidence of the fusion module).
+    The weight of the propagated chroma ramps linearly from 0 at ``low`` to 1 at ``high``;
+    the pipeline passes ``PropagationConfig.fill_in_low`` and ``fill_in_high`` (0.3, 0.5).
 
     >>> ab, prior = torch.full((1, 2, 1, 3), 10.0), torch.full((1, 2, 1, 3), -10.0)
-    >>> [round(v, 3) for v in gated_fill(ab, torch.tensor([[[[0.4, 0.65, 0.9]]]]), prior)[0, 0, 0].tolist()]
-    [-10.0, -0.0, 10.0]
+    >>> [round(v, 3) for v in gated_fill(ab, torch.tensor([[[[0.2, 0.35, 0.6]]]]), prior, 0.3, 0.5)[0, 0, 0].tolist()]
+    [-10.0, -5.0, 10.0]
     """
-    w = ((similarity - low) / (high - low)).clamp(0, 1)
+    if not high > low:
+        raise ValueError(f"expected fill-in thresholds low < high, got low={low}, high={high}")
+    w = ((confidence - low) / (high - low)).clamp(0, 1)
     return w * ab + (1 - w) * prior_ab
 
 
@@ -175,7 +182,7 @@ class ImageColorizer(nn.Module):
         return self.chroma(self.encoder(gray))
 
     @torch.no_grad()
-    def colorize(self, gray: np.ndarray, working_size: int = 256) -> tuple[np.ndarray, float]:
+    def colorize(self, gray: np.ndarray, working_size: int = DEFAULT_WORKING_SIZE) -> tuple[np.ndarray, float]:
         """(H, W) uint8 gray -> ((H, W, 3) uint8 sRGB, mean confidence). The input's own
         lightness is kept; chroma is predicted at ``working_size`` and upsampled bilinearly."""
         from ..color.compose import compose_rgb
