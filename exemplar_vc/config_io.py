@@ -85,24 +85,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
             return value.strip().lower() in _TRUE
         raise InputError(f"expected {where} as true or false, got {value!r}")
-    if tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise InputError(f"expected {where} as an integer, got {value!r}")
-    if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise InputError(f"expected {where} as a number, got {value!r}")
+    if tp in (int, float):
+        return _number(value, tp, where)
     if tp is str:
         if isinstance(value, os.PathLike):
             return os.fspath(value)
@@ -114,6 +98,19 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return Path(value)
         raise InputError(f"expected {where} as a path, got {value!r}")
     return value  # a type this module does not know: taken as given
+
+
+def _number(value: Any, tp: type, where: str) -> int | float:
+    """An int (or, for a float field, an int or float) as is, or parsed from a string."""
+    accepted = (int,) if tp is int else (int, float)
+    if isinstance(value, accepted) and not isinstance(value, bool):
+        return tp(value)
+    if isinstance(value, str):
+        try:
+            return tp(value.strip())
+        except ValueError:
+            pass
+    raise InputError(f"expected {where} as {'an integer' if tp is int else 'a number'}, got {value!r}")
 
 
 def _merge(config: Any, overrides: Mapping[str, Any], where: str) -> Any:
