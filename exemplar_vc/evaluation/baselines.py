@@ -43,10 +43,9 @@ def exemplar_ab(image: np.ndarray, size: tuple[int, int] | None = None) -> np.nd
     """(H, W, 3) uint8 sRGB -> (h, w, 2) float32 CIE a, b, resized to ``size`` = (h, w)."""
     import cv2
 
-    from ..color import rgb_to_lab
-    from ..resize import rgb_tensor
+    from ..metrics.fidelity import rgb_to_ab
 
-    ab = rgb_to_lab(rgb_tensor(image))[0, 1:].permute(1, 2, 0).numpy()
+    ab = rgb_to_ab(image[None])[0].astype(np.float32)  # computed in float32: exact
     if size is not None and ab.shape[:2] != size:
         ab = cv2.resize(ab, (size[1], size[0]), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(ab, np.float32)
