@@ -45,7 +45,7 @@ class OutputError(ExemplarVCError, OSError):
         """``OutputError`` for a failed write: ``what`` says what was being written."""
         code = getattr(err, "errno", None)
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
-        hint = {errno.ENOSPC: " (disk full)", errno.EROFS: " (read-only file system)", errno.EDQUOT: " (disk quota exceeded)"}.get(code, "")
+        hint = " (disk full)" if code == errno.ENOSPC else ""
         return cls(f"could not write {what}: {reason}{hint}; nothing was kept", code)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..errors import InputError
 from ..io.reader import VIDEO_SUFFIXES
+from .checks import check_input_path
 
 __all__ = ["register", "query_frames"]
 
@@ -31,11 +34,84 @@ def query_frames(path: str):
     return [(0, rgb_to_gray(load_color_image(path, name="query image", warn_gray=False)))]
 
 
+def _check_bank_output(folder: str) -> Path:
+    """The folder a bank is saved into: a new or existing folder (not a file), whose
+    nearest existing ancestor can be written."""
+    from ..io.writer import check_output_path
+
+    d = Path(folder)
+    if d.exists() and not d.is_dir():
+        raise InputError(f"expected a folder for the bank, but {folder!r} is a file")
+    if d.suffix.lower() in VIDEO_SUFFIXES:
+        raise InputError(f"expected a folder name for the bank, got the video name {folder!r}")
+    existing = d if d.is_dir() else next((p for p in d.absolute().parents if p.exists()), Path("/"))
+    if not existing.is_dir():
+        raise InputError(f"expected {str(existing)!r} to be a folder, but it is a file")
+    if d.is_dir():
+        check_output_path(d / "meta.json.tmp")  # writable (the name is only a probe)
+    else:
+        check_output_path(existing / "bank.tmp")
+    return d
+
+
+@contextlib.contextmanager
+def _stderr_kept_on_success():
+    """Hold what C code writes on file descriptor 2; replay it only if the block succeeds."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if ok:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    sys.stderr.write(text.decode(errors="replace"))
+
+
+def _save(bank, folder: str) -> None:
+    """``bank.save(folder)``; on failure (disk full, read-only, ...) the temporary files and
+    the folders this call created are removed and ``OutputError`` is raised."""
+    from ..errors import OutputError
+
+    d = Path(folder).absolute()
+    missing = [p for p in [d, *d.parents] if not p.exists()]
+    before = set(os.listdir(d)) if d.is_dir() else set()
+    try:
+        with _stderr_kept_on_success():  # FAISS prints its I/O errors on fd 2 before raising
+            bank.save(d)
+    except (OSError, RuntimeError) as e:
+        if d.is_dir():
+            for name in set(os.listdir(d)) - before:
+                if name.startswith((".index.faiss.", ".meta.json.")) and name.endswith(".tmp"):
+                    try:
+                        (d / name).unlink()
+                    except OSError:
+                        pass
+        for p in missing:  # deepest first
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        if isinstance(e, OSError):
+            raise OutputError.from_os_error(f"the bank into {folder!r}", e) from e
+        raise OutputError(f"could not write the bank into {folder!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; nothing was kept") from e
+
+
 def _build(args: argparse.Namespace) -> int:
     from ..exemplars.bank import ReferenceBank
 
+    _check_bank_output(args.output)
     bank = ReferenceBank.build(args.inputs)
-    bank.save(args.output)
+    _save(bank, args.output)
     print(f"built bank {args.output} with {len(bank)} images", file=sys.stderr)
     return 0
 
@@ -44,8 +120,9 @@ def _add(args: argparse.Namespace) -> int:
     from ..exemplars.bank import ReferenceBank
 
     bank = ReferenceBank.load(args.bank)
+    _check_bank_output(args.bank)
     added = bank.add(args.files)
-    bank.save(args.bank)
+    _save(bank, args.bank)
     print(f"added {len(added)} images to {args.bank} ({len(bank)} in all)", file=sys.stderr)
     return 0
 
@@ -54,8 +131,9 @@ def _remove(args: argparse.Namespace) -> int:
     from ..exemplars.bank import ReferenceBank
 
     bank = ReferenceBank.load(args.bank)
-    removed = bank.remove([int(x) if x.isdigit() else x for x in args.items])
-    bank.save(args.bank)
+    _check_bank_output(args.bank)
+    removed = bank.remove([int(x) if x.isascii() and x.isdigit() else x for x in args.items])
+    _save(bank, args.bank)
     print(f"removed {removed} images from {args.bank} ({len(bank)} left)", file=sys.stderr)
     return 0
 
@@ -66,6 +144,7 @@ def _search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise InputError(f"expected --k >= 1, got {args.k}")
     bank = ReferenceBank.load(args.bank)
+    check_input_path(args.query, "query image or video")
     frames = query_frames(args.query)
     results = bank.search([g for _, g in frames], k=args.k, rerank=not args.no_rerank)
     doc = [{"frame": i, "results": [{"path": h.path, "score": round(h.score, 4), "global_score": round(h.global_score, 4), "id": h.entry.id} for h in hits]} for (i, _), hits in zip(frames, results)]

@@ -20,7 +20,7 @@ __all__ = ["register", "parse_exemplar", "expand_references", "config_overrides"
 def parse_exemplar(text: str) -> tuple[int, str]:
     """'12=ref.png' -> (12, 'ref.png')."""
     frame, sep, image = text.partition("=")
-    if not sep or not frame.strip().isdigit() or not image:
+    if not sep or not (frame.strip().isascii() and frame.strip().isdigit()) or not image:
         raise InputError(f"expected --exemplar FRAME=IMAGE with a 0-based frame number, got {text!r}")
     return int(frame), image
 
@@ -54,7 +54,9 @@ def config_overrides(args: argparse.Namespace) -> dict:
 def _run(args: argparse.Namespace) -> int:
     from ..exemplars.user import UserReferences
     from ..pipeline import VideoColorizer
+    from .checks import check_colorize_args
 
+    check_colorize_args(args)  # paths, frames, sizes, output: before any work
     explicit = dict(parse_exemplar(e) for e in args.exemplar)
     references = expand_references(args.references)
     if not explicit and not references and not getattr(args, "bank", None):
