@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
+        commands = ", ".join(m.__name__.rsplit(".", 1)[-1].removesuffix("_cmd") for m in SUBCOMMANDS)
+        print(f"exemplar-vc: error: expected a command ({commands}), got none (see exemplar-vc --help)", file=sys.stderr)
         return 2
     previous_handlers = _install_signal_handlers()
     previous_showwarning = warnings.showwarning

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..pixels import as_channels_last, to_rgb
+from .limits import read_image_file
 
 __all__ = ["load_color_image", "is_grayscale", "expand_image_paths", "IMAGE_SUFFIXES"]
 
@@ -46,7 +47,7 @@ def _read_path(path: Path) -> np.ndarray:
         raise InputError(f"expected an image file, got the folder {str(path)!r}")
     import cv2
 
-    arr = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
+    arr = read_image_file(path)  # cv2.imread, refusing FIFOs and pixel bombs (limits.py)
     if arr is None:
         raise InputError(f"expected an image file (png, jpg, tif, ...), could not decode {str(path)!r}")
     if arr.ndim == 3 and arr.shape[2] == 4:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..errors import InputError
 
-__all__ = ["min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
+__all__ = ["read_image_file", "min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
 
 _MIN_SIZE_CACHE: dict[Any, int] = {}
 _PROBE_STEP = 8  # working sizes are multiples of 8 (resize.working_shape)
@@ -102,3 +102,28 @@ def check_plan_inputs(config, encoder, frame_size: tuple[int, int], exemplar_sou
 def check_exemplar_sizes(exemplars: Iterable[Any], encoder) -> None:
     """After stage 1: every exemplar found (retrieved, colorized, assigned)."""
     check_image_sizes(((f"the exemplar for frame {ex.frame} ({ex.origin})", ex.image) for ex in exemplars), encoder)
+
+
+def read_image_file(path, flags: int | None = None):
+    """``cv2.imread`` that neither blocks nor raises: ``InputError`` for a path that is not
+    a regular file (a FIFO would block for ever, a device never end) or for an image whose
+    header declares more pixels than OpenCV decodes (``CV_IO_MAX_IMAGE_PIXELS``, 2^30 by
+    default); None, like ``cv2.imread``, for anything else it cannot decode."""
+    import os
+    import stat
+
+    import cv2
+
+    text = os.fspath(path)
+    try:
+        st = os.stat(text)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a special file"
+        raise InputError(f"expected an image file, but {text!r} is {kind}")
+    try:
+        return cv2.imread(text, cv2.IMREAD_UNCHANGED if flags is None else flags)
+    except cv2.error as e:
+        reason = "its header declares more pixels than OpenCV decodes" if "MAX_IMAGE_PIXELS" in str(e) else " ".join(str(e).split())[-120:]
+        raise InputError(f"expected a decodable image, could not decode {text!r}: {reason}") from e

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..pixels import as_channels_last, rgb_to_gray, to_gray, to_rgb
 from .images import IMAGE_SUFFIXES
+from .limits import read_image_file
 
 __all__ = ["FrameSource", "open_video", "to_gray", "VIDEO_SUFFIXES"]
 
@@ -90,7 +91,7 @@ def _decode_video(path: Path, gray: bool, size: tuple[int, int]) -> Iterator[np.
 def _read_frame_file(path: Path, size: tuple[int, int] | None, gray: bool) -> np.ndarray:
     import cv2
 
-    arr = cv2.imread(os.fspath(path), cv2.IMREAD_UNCHANGED)
+    arr = read_image_file(path)  # cv2.imread, refusing FIFOs and pixel bombs (limits.py)
     if arr is None:
         raise InputError(f"expected an image frame, could not decode {str(path)!r}")
     if arr.ndim == 3:

@@ -32,7 +32,7 @@ __all__ = ["FrameWriter", "open_writer", "check_output_path", "MAX_FPS"]
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 # Longest output name: the temporary name adds ".", ".exvc-PID-RANDOM" and ".partial.EXT".
 _NAME_MAX = 255 - 40
-MAX_FPS = 1000  # beyond this the H.264 time base and players misbehave
+MAX_FPS = 100_000  # high-speed cameras reach ~10^4-10^5 frames/s; beyond is a broken header
 _MAX_VIDEO_SIDE = 16384  # x264's limit
 
 
