@@ -43,6 +43,13 @@ def test_colorize_video_keeps_audio_and_count(files):
     assert audio_packets(files / "out.mp4") == audio_packets(files / "gray.mp4") > 0
 
 
+def test_colorize_with_settings_from_set_and_config(files):
+    (files / "settings.toml").write_text("[propagation]\nupsample = \"guided\"\n")
+    out = run("colorize", str(files / "frames"), "-o", str(files / "set_out"), "--exemplar", f"0={files / 'ref.png'}", "--config", str(files / "settings.toml"), "--set", "working_size=96", "--set", "propagation.fill_in=false", "-q")
+    assert out.returncode == 0, out.stderr
+    assert len(list((files / "set_out").iterdir())) == 8
+
+
 def test_colorize_folder_with_references(files):
     out = run("colorize", str(files / "frames"), "-o", str(files / "out_frames"), "--references", str(files), "--working-size", "96", "-q")
     assert out.returncode == 0, out.stderr
@@ -59,6 +66,8 @@ def test_colorize_folder_with_references(files):
         ("{d}/gray.mp4 -o {d}/gray.mp4 --exemplar 0={d}/ref.png", "different from the input"),
         ("{d}/gray.mp4 -o {d}/x.mp4", "at least one --exemplar"),
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/gray.mp4", "could not decode"),
+        ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/ref.png --set propagation.fil_in=true", "'fill_in'"),
+        ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/ref.png --config {d}/missing.toml", "does not exist"),
     ],
 )
 def test_user_mistakes_give_one_line(files, args, message):
