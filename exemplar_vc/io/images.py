@@ -34,7 +34,12 @@ def expand_image_paths(paths_or_dir: str | os.PathLike | Iterable[str | os.PathL
     return out
 
 
-def is_grayscale(rgb: np.ndarray, tol: int = 3) -> bool:
+# Channel spread (grey levels) up to which an image counts as gray: JPEG compression leaves
+# the channels of a gray photo a few levels apart.
+GRAY_TOLERANCE = 3
+
+
+def is_grayscale(rgb: np.ndarray, tol: int = GRAY_TOLERANCE) -> bool:
     """True when the (H, W, 3) image carries no colour (all channels within ``tol`` levels)."""
     r, g, b = (rgb[..., i].astype(np.int16) for i in range(3))
     return bool(max(np.abs(r - g).max(), np.abs(g - b).max()) <= tol)
