@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import random
 import sys
 import time
 from pathlib import Path
@@ -32,18 +31,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
-HELD_OUT_CLIPS = ("bear", "paragliding-launch")
-
-
-def split_train_folder(folder: Path, seed: int = 0) -> tuple[list[Path], list[Path]]:
-    """(training clips, held-out clips): a fifth of the sorted names, by a seeded shuffle."""
-    clips = sorted(folder.glob("*.mp4"))
-    order = list(range(len(clips)))
-    random.Random(seed).shuffle(order)
-    held = set(order[: len(clips) // 5])
-    return [c for i, c in enumerate(clips) if i not in held], [c for i, c in enumerate(clips) if i in held]
-
-
 def _read(path: Path, max_frames: int):
     import av
 
@@ -56,7 +43,7 @@ def _read(path: Path, max_frames: int):
 
 def build_cache(args, encoder, log) -> list[str]:
     from exemplar_vc.training import synthetic_clips_from_folder
-    from exemplar_vc.training.data import cache_clip, save_cached
+    from exemplar_vc.training.data import HELD_OUT_CLIPS, cache_clip, save_cached, split_train_folder
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)

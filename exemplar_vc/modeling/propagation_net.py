@@ -43,6 +43,8 @@ DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagat
 # Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
 # within +-64), so inputs sit near [-1, 1].
 AB_SCALE = 64.0
+# |a|, |b| of sRGB colours stay below ~110 (D65); nothing beyond is a colour to predict.
+AB_LIMIT = 110.0
 # Input channels of the U-Net: L; flow ab, confidence, validity, photometric error;
 # global ab, similarity; local ab, carried confidence, similarity; "has a previous frame".
 CUE_CHANNELS = 14
@@ -182,9 +184,10 @@ class PropagationUNet(nn.Module):
         self.dec2 = _block(w3 + w2, w2)
         self.dec1 = _block(w2 + w1, w1)
         self.head = nn.Conv2d(w1, 6, 1)
-        with torch.no_grad():  # start by trusting the flow where it is valid
+        with torch.no_grad():  # start close to the flow baseline: trust the flow candidate
             self.head.weight.mul_(0.1)
             self.head.bias.zero_()
+            self.head.bias[0] = 2.0
 
     def forward(self, cues: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
         x1 = self.enc1(F.avg_pool2d(cues, 2))
@@ -210,7 +213,10 @@ def compose_output(head: torch.Tensor, candidates: torch.Tensor, has_prev: torch
     mask = torch.cat([has_prev, torch.ones_like(has_prev), has_prev], dim=1)
     logits = logits.masked_fill(mask == 0, -1e4)
     weights = torch.softmax(logits, dim=1)
-    ab = (weights[:, :, None] * candidates).sum(1) + head[:, 3:5] * AB_SCALE * 0.25
+    # The correction is bounded and the result kept inside the range of real chroma, so
+    # colour fed back step after step cannot run away.
+    ab = (weights[:, :, None] * candidates).sum(1) + AB_SCALE * 0.5 * torch.tanh(head[:, 3:5])
+    ab = ab.clamp(-AB_LIMIT, AB_LIMIT)
     return ab, torch.sigmoid(head[:, 5:6])
 
 

@@ -23,7 +23,23 @@ from ..color import rgb_to_lab
 from ..modeling.encoder import LuminanceEncoder
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
-__all__ = ["CachedClip", "cache_clip", "save_cached", "load_cached", "TrainingSegment", "sample_segment", "jittered_exemplar"]
+__all__ = ["HELD_OUT_CLIPS", "split_train_folder", "CachedClip", "cache_clip", "save_cached", "load_cached", "TrainingSegment", "sample_segment", "jittered_exemplar"]
+
+
+# Clips of ``shared/data/clips`` never trained on: the DAVIS sequences of the published tables.
+HELD_OUT_CLIPS = ("bear", "paragliding-launch")
+
+
+def split_train_folder(folder: Path, seed: int = 0) -> tuple[list[Path], list[Path]]:
+    """(training clips, held-out clips) of a folder of .mp4 clips: a fifth of the sorted
+    names is held out, chosen by a seeded shuffle."""
+    import random
+
+    clips = sorted(Path(folder).glob("*.mp4"))
+    order = list(range(len(clips)))
+    random.Random(seed).shuffle(order)
+    held = set(order[: len(clips) // 5])
+    return [c for i, c in enumerate(clips) if i not in held], [c for i, c in enumerate(clips) if i in held]
 
 
 @dataclass
