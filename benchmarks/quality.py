@@ -2,6 +2,12 @@
 under the first-frame and every-50 protocols; every metric, fps and peak memory.
 
     nice python benchmarks/quality.py --clips ../shared/data/clips --out benchmarks/results/quality.json
+    nice python benchmarks/quality.py --clips ../shared/data/clips --held-out-train ../shared/data/train \
+        --compare hand --out benchmarks/results/quality_network.json
+
+``--compare hand`` adds the pipeline with the hand-written fusion rule (method
+"hand_fusion") to the same run; ``--held-out-train`` adds the clips of that folder that
+``training/train_fusion.py`` held out (never trained on).
 
 Prints the markdown tables recorded in benchmarks/README.md ("## Quality") and writes
 the JSON (machine, commit, dirty files, settings, per-clip and overall numbers). The
@@ -51,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", default=None, help="HTML report folder")
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--model", default="default")
+    p.add_argument("--compare", action="append", default=[], choices=["hand", "network"], help="also run the pipeline with this fusion module")
+    p.add_argument("--held-out-train", metavar="DIR", help="also evaluate the clips of this folder held out from training")
+    p.add_argument("--only-held-out", action="store_true", help="skip the clips of --clips that training used")
     p.add_argument("--render", metavar="JSON", help="only print the tables of a saved (possibly partial) result file")
     args = p.parse_args(argv)
     if args.render:
@@ -61,7 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     colorizer = VideoColorizer.from_pretrained(args.model, device="cpu")
     # Smallest clips first, and partial results saved after each clip: a long run that is
     # cut short still leaves numbers.
-    clips = sorted(find_clips([args.clips]), key=lambda p: _pixels(open_video(p)))
+    clips = find_clips([args.clips])
+    if args.held_out_train:
+        from exemplar_vc.training.data import HELD_OUT_CLIPS, split_train_folder
+
+        clips += split_train_folder(Path(args.held_out_train))[1]
+        if args.only_held_out:
+            clips = [c for c in clips if c.parent == Path(args.held_out_train) or c.stem in HELD_OUT_CLIPS]
+    clips = sorted(clips, key=lambda p: _pixels(open_video(p)))
+    variants = {f"{name}_fusion": VideoColorizer.from_pretrained(args.model, device="cpu", propagation={"fusion": name}) for name in args.compare}
     done = []
 
     def save_partial(result) -> None:
@@ -79,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         max_frames=args.max_frames,
         log=lambda m: print(f"[{time.time() - start:6.0f} s] {m}", file=sys.stderr, flush=True),
         on_result=save_partial,
+        variants=variants,
     )
     report.settings["command"] = _command(argv)
     report.settings["dirty_files"] = _dirty()

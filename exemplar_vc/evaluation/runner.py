@@ -94,14 +94,18 @@ def evaluate_clip(
     report_dir: str | os.PathLike | None = None,
     extra_metrics: dict[str, Callable] | None = None,
     scorer: ClipScorer | None = None,
+    variants: dict[str, Any] | None = None,
 ) -> ClipResult:
     """One clip ((T, H, W, 3) uint8 RGB ground truth) under one protocol.
 
     ``colorizer`` is a ``VideoColorizer`` (needed for the "pipeline" method and for the
     retrieval protocol); baselines get the same exemplars as the pipeline. ``scorer``:
     a ``ClipScorer`` of this ground truth to share across protocols (made if None).
+    ``variants``: more named colorizers (e.g. another fusion module) run exactly like the
+    pipeline on the same input and exemplars, each reported under its name.
     """
-    unknown = [m for m in methods if m not in METHODS]
+    variants = variants or {}
+    unknown = [m for m in methods if m not in METHODS and m not in variants]
     if unknown:
         raise InputError(f"expected methods among {list(METHODS)}, got {unknown}")
     if protocol not in PROTOCOLS:
@@ -121,9 +125,13 @@ def evaluate_clip(
         outputs["pipeline"], confidence = res.frames, res.confidence
         exemplars = {e.frame: e.image for e in res.exemplars}
         results["pipeline"] = _method_result("pipeline", res.frames, scorer, seconds, mem, metric_names)
+    for v, variant in variants.items():
+        if v in methods:
+            res, seconds, mem = _timed(lambda: variant(gray, exemplars=source))
+            outputs[v] = res.frames
+            results[v] = _method_result(v, res.frames, scorer, seconds, mem, metric_names)
     elif protocol == "retrieval":
-        _, _, found = colorizer.plan(gray, source)
-        exemplars = {e.frame: e.image for e in found}
+        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source).exemplars}
     else:
         exemplars = source
     for m in methods:
@@ -181,11 +189,14 @@ def evaluate(
     extra_metrics: dict[str, Callable] | None = None,
     log: Callable[[str], None] | None = None,
     on_result: Callable[[ClipResult], None] | None = None,
+    variants: dict[str, Any] | None = None,
 ) -> EvalReport:
     """Every protocol on every clip found in ``inputs`` (in that order); returns an
     ``EvalReport``. Writes an HTML report (index.html, one page per clip) when
     ``report_dir`` is given; ``on_result`` is called with each clip result as it is done
-    (e.g. to save partial results of a long run)."""
+    (e.g. to save partial results of a long run). ``variants``: more named colorizers,
+    see ``evaluate_clip``."""
+    methods = list(methods) + [v for v in (variants or {}) if v not in methods]
     for p in protocols:
         if p not in PROTOCOLS:
             raise InputError(f"expected protocols among {list(PROTOCOLS)}, got {p!r}")
@@ -196,13 +207,14 @@ def evaluate(
         gt = load_clip(path, max_frames)
         name = path.stem if path.is_file() else path.name
         if not warm:  # first call pays one-off costs (allocator, kernels): keep it out of fps
-            colorizer(make_gray(gt[:2]), exemplars={0: gt[0]})
+            for c in [colorizer, *(variants or {}).values()]:
+                c(make_gray(gt[:2]), exemplars={0: gt[0]})
             warm = True
         scorer = ClipScorer(gt, extra_metrics)
         for protocol in protocols:
             if log:
                 log(f"{name} ({len(gt)} frames), {protocol}")
-            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer))
+            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer, variants))
             if on_result:
                 on_result(clips[-1])
         del gt, scorer
