@@ -125,15 +125,15 @@ def evaluate_clip(
         outputs["pipeline"], confidence = res.frames, res.confidence
         exemplars = {e.frame: e.image for e in res.exemplars}
         results["pipeline"] = _method_result("pipeline", res.frames, scorer, seconds, mem, metric_names)
+    elif protocol == "retrieval":
+        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source).exemplars}
+    else:
+        exemplars = source
     for v, variant in variants.items():
         if v in methods:
             res, seconds, mem = _timed(lambda: variant(gray, exemplars=source))
             outputs[v] = res.frames
             results[v] = _method_result(v, res.frames, scorer, seconds, mem, metric_names)
-    elif protocol == "retrieval":
-        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source).exemplars}
-    else:
-        exemplars = source
     for m in methods:
         if m in BASELINES:
             out, seconds, mem = _timed(lambda: BASELINES[m](gray, exemplars))
