@@ -7,7 +7,10 @@ raises ``OutputError`` after the temporary files are removed. Temporary files ca
 owner marker (``stale.py``), so what a killed run (SIGKILL) left is removed by the next
 writer opened in the same folder.
 
-H.264 output is bit-identical from run to run: the encoder runs on one thread with
+H.264 output is bit-identical from run to run and machine to machine: frames are
+converted to YUV 4:2:0 here in integer arithmetic (``rgb_to_yuv420p``) into frames with
+no uninitialised byte (``_yuv_frame``; x264 read the padding of odd-width chroma planes,
+so identical frames gave different files), and the encoder runs on one thread with
 explicit timestamps (x264's output depends on its thread count, which it otherwise picks
 from the machine's cores).
 """
@@ -27,13 +30,63 @@ from .images import IMAGE_SUFFIXES
 from .reader import VIDEO_SUFFIXES
 from .stale import PARTIAL_TAG, clean_stale_partials, clean_stale_spills, owner_record
 
-__all__ = ["FrameWriter", "open_writer", "check_output_path", "MAX_FPS"]
+__all__ = ["FrameWriter", "open_writer", "check_output_path", "rgb_to_yuv420p", "MAX_FPS"]
 
 _FORMATS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
 # Longest output name: the temporary name adds ".", ".exvc-PID-RANDOM" and ".partial.EXT".
 _NAME_MAX = 255 - 40
 MAX_FPS = 100_000  # high-speed cameras reach ~10^4-10^5 frames/s; beyond is a broken header
 _MAX_VIDEO_SIDE = 16384  # x264's limit
+
+
+def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB, H and W even -> (3H/2, W) uint8 planar YUV 4:2:0 (I420), ITU-R
+    BT.601 limited range (what FFmpeg's swscale produces by default), chroma the mean of
+    each 2x2 block. Integer arithmetic (the usual 8-bit BT.601 coefficients, x256), so the
+    result is the same on every machine and every run.
+
+    FFmpeg's own conversion (``VideoFrame.from_ndarray(rgb, "rgb24")`` handed to the
+    encoder) gave different YUV for identical frames from run to run (measured on 848x480
+    bear frames, 10 frames encoded 3 times: 2 distinct files; the same frames converted here:
+    identical files), which made the H.264 output differ by up to 29 levels.
+
+    >>> import numpy as np
+    >>> rgb_to_yuv420p(np.array([[[255, 255, 255]] * 2] * 2, np.uint8)).tolist()
+    [[235, 235], [235, 235], [128, 128]]
+    """
+    rgb = rgb.astype(np.int32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    h, w = r.shape
+    y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
+
+    def block_sum(c: np.ndarray) -> np.ndarray:
+        return c[0::2, 0::2] + c[1::2, 0::2] + c[0::2, 1::2] + c[1::2, 1::2]
+
+    rs, gs, bs = block_sum(r), block_sum(g), block_sum(b)  # 4x the 2x2 mean
+    u = ((-38 * rs - 74 * gs + 112 * bs + 512) >> 10) + 128
+    v = ((112 * rs - 94 * gs - 18 * bs + 512) >> 10) + 128
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    out[:h] = np.clip(y, 0, 255)
+    out[h : h + h // 4] = np.clip(u, 0, 255).reshape(h // 4, w)
+    out[h + h // 4 :] = np.clip(v, 0, 255).reshape(h // 4, w)
+    return out
+
+
+def _yuv_frame(rgb: np.ndarray):
+    """An ``av.VideoFrame`` (yuv420p) of even-sized ``rgb`` whose every byte is set: each
+    plane is padded to its full line size by repeating its last column. With the padding
+    left uninitialised, x264 output varied from run to run whenever the chroma width was
+    odd (e.g. 854 px wide frames: 3 encodes of the same 6 frames gave 3 different files)."""
+    import av
+
+    h, w = rgb.shape[:2]
+    yuv = rgb_to_yuv420p(rgb)
+    planes = (yuv[:h], yuv[h : h + h // 4].reshape(h // 2, w // 2), yuv[h + h // 4 :].reshape(h // 2, w // 2))
+    frame = av.VideoFrame(w, h, "yuv420p")
+    for plane, data in zip(frame.planes, planes):
+        rows = plane.buffer_size // plane.line_size
+        plane.update(np.ascontiguousarray(np.pad(data, ((0, rows - data.shape[0]), (0, plane.line_size - data.shape[1])), mode="edge")))
+    return frame
 
 
 def _fail(what: str, err: BaseException) -> OutputError:
@@ -233,13 +286,16 @@ class FrameWriter:
             # One encoder thread: x264's output depends on its thread count (frame threads
             # narrow motion search), which by default follows the machine's cores.
             stream.codec_context.thread_count = 1
-            stream.options = {"crf": "17", "preset": "medium"}
+            # mbtree off: with it, x264's SIMD lookahead gave different files for identical
+            # frames at some widths (854 px: 3 distinct files in 6 encodes; asm=0 or
+            # mbtree=0: 1). Costs a few percent of bitrate at the same CRF, not quality.
+            stream.options = {"crf": "17", "preset": "medium", "x264-params": "mbtree=0"}
             self._stream = stream
             if self.audio_from is not None:
                 self._add_audio_stream()
         if rgb.shape[0] % 2 or rgb.shape[1] % 2:
             rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = _yuv_frame(rgb)
         frame.pts = self.count
         frame.time_base = Fraction(1) / self.fps
         for packet in self._stream.encode(frame):
