@@ -9,10 +9,12 @@ writer opened in the same folder.
 
 H.264 output is bit-identical from run to run and machine to machine: frames are
 converted to YUV 4:2:0 here in integer arithmetic (``rgb_to_yuv420p``) into frames with
-no uninitialised byte (``_yuv_frame``; x264 read the padding of odd-width chroma planes,
-so identical frames gave different files), and the encoder runs on one thread with
-explicit timestamps (x264's output depends on its thread count, which it otherwise picks
-from the machine's cores).
+no uninitialised byte (``_yuv_frame``), the encoder runs on one thread (x264's output
+depends on its thread count, which it otherwise picks from the machine's cores) with
+explicit timestamps, and x264's macroblock tree is off: with it, identical frames 854 px
+wide gave 3 different files in 6 encodes (2 in the pipeline run of issue 13, up to 29
+levels apart); with ``mbtree=0`` (or ``asm=0``), 1. Measured by encoding the same 6
+frames of bear.mp4 repeatedly in one process, at widths 850-1280.
 """
 
 from __future__ import annotations
@@ -39,24 +41,19 @@ MAX_FPS = 100_000  # high-speed cameras reach ~10^4-10^5 frames/s; beyond is a b
 _MAX_VIDEO_SIDE = 16384  # x264's limit
 
 
-def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB, H and W even -> (3H/2, W) uint8 planar YUV 4:2:0 (I420), ITU-R
-    BT.601 limited range (what FFmpeg's swscale produces by default), chroma the mean of
-    each 2x2 block. Integer arithmetic (the usual 8-bit BT.601 coefficients, x256), so the
-    result is the same on every machine and every run.
-
-    FFmpeg's own conversion (``VideoFrame.from_ndarray(rgb, "rgb24")`` handed to the
-    encoder) gave different YUV for identical frames from run to run (measured on 848x480
-    bear frames, 10 frames encoded 3 times: 2 distinct files; the same frames converted here:
-    identical files), which made the H.264 output differ by up to 29 levels.
+def rgb_to_yuv420p(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(H, W, 3) uint8 RGB, H and W even -> Y (H, W), U and V (H/2, W/2) uint8 planes of
+    YUV 4:2:0, ITU-R BT.601 limited range (what FFmpeg's swscale produces by default),
+    chroma from the mean of each 2x2 block. Integer arithmetic (the usual 8-bit BT.601
+    coefficients, x256), so the result is the same on every machine and every run; within
+    1 level (Y) of swscale's on real frames.
 
     >>> import numpy as np
-    >>> rgb_to_yuv420p(np.array([[[255, 255, 255]] * 2] * 2, np.uint8)).tolist()
-    [[235, 235], [235, 235], [128, 128]]
+    >>> [p.tolist() for p in rgb_to_yuv420p(np.full((2, 2, 3), 255, np.uint8))]
+    [[[235, 235], [235, 235]], [[128]], [[128]]]
     """
     rgb = rgb.astype(np.int32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    h, w = r.shape
     y = ((66 * r + 129 * g + 25 * b + 128) >> 8) + 16
 
     def block_sum(c: np.ndarray) -> np.ndarray:
@@ -65,25 +62,18 @@ def rgb_to_yuv420p(rgb: np.ndarray) -> np.ndarray:
     rs, gs, bs = block_sum(r), block_sum(g), block_sum(b)  # 4x the 2x2 mean
     u = ((-38 * rs - 74 * gs + 112 * bs + 512) >> 10) + 128
     v = ((112 * rs - 94 * gs - 18 * bs + 512) >> 10) + 128
-    out = np.empty((h * 3 // 2, w), np.uint8)
-    out[:h] = np.clip(y, 0, 255)
-    out[h : h + h // 4] = np.clip(u, 0, 255).reshape(h // 4, w)
-    out[h + h // 4 :] = np.clip(v, 0, 255).reshape(h // 4, w)
-    return out
+    return tuple(np.clip(p, 0, 255).astype(np.uint8) for p in (y, u, v))
 
 
 def _yuv_frame(rgb: np.ndarray):
     """An ``av.VideoFrame`` (yuv420p) of even-sized ``rgb`` whose every byte is set: each
-    plane is padded to its full line size by repeating its last column. With the padding
-    left uninitialised, x264 output varied from run to run whenever the chroma width was
-    odd (e.g. 854 px wide frames: 3 encodes of the same 6 frames gave 3 different files)."""
+    plane is padded to its full line size by repeating its last column (FFmpeg's own
+    RGB->YUV conversion into its own buffers gave different files for identical frames)."""
     import av
 
     h, w = rgb.shape[:2]
-    yuv = rgb_to_yuv420p(rgb)
-    planes = (yuv[:h], yuv[h : h + h // 4].reshape(h // 2, w // 2), yuv[h + h // 4 :].reshape(h // 2, w // 2))
     frame = av.VideoFrame(w, h, "yuv420p")
-    for plane, data in zip(frame.planes, planes):
+    for plane, data in zip(frame.planes, rgb_to_yuv420p(rgb)):
         rows = plane.buffer_size // plane.line_size
         plane.update(np.ascontiguousarray(np.pad(data, ((0, rows - data.shape[0]), (0, plane.line_size - data.shape[1])), mode="edge")))
     return frame
