@@ -179,13 +179,14 @@ class HandFusion(Fusion):
         return DirectionState((wf * forward.ab + wb * backward.ab) / total, (wf * forward.conf + wb * backward.conf) / total)
 
 
-def build_fusion(name: str, hand: HandFusionConfig = HandFusionConfig(), network=None) -> Fusion:
-    """The fusion module named ``name``: "hand" or "network" (shipped trained weights, or
-    ``network`` settings)."""
+def build_fusion(name: str, hand: HandFusionConfig = HandFusionConfig(), network=None, pretrained: bool = True) -> Fusion:
+    """The fusion module named ``name``: "hand" or "network" (``network`` settings; with
+    its trained weights unless ``pretrained`` is False, e.g. when saved weights follow)."""
     if name == "hand":
         return HandFusion(hand)
     if name == "network":
-        from .propagation_net import PropagationNet
+        from .propagation_net import PropagationNet, PropagationNetConfig
 
-        return PropagationNet.from_pretrained(network)
+        network = network or PropagationNetConfig()
+        return PropagationNet.from_pretrained(network) if pretrained else PropagationNet(network)
     raise ValueError(f"expected fusion 'hand' or 'network', got {name!r}")

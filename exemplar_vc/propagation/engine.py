@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
-from ..color import lab_to_rgb_keep_lightness
+from ..color import compose_rgb
 from ..config import ColorizerConfig
 from ..errors import InputError
 from ..modeling.colorizer import gated_fill
@@ -58,11 +58,11 @@ class _FrameStream:
     """Analyses incoming gray frames in order, with a look-ahead of one frame (the right
     anchor is read before the segment's frames are emitted)."""
 
-    def __init__(self, gray_frames: Iterable[np.ndarray], analyse: Callable[[int, np.ndarray], FrameData], n_frames: int):
+    def __init__(self, gray_frames: Iterable[np.ndarray], analyse: Callable[[int, np.ndarray], FrameData], n_frames: int, first: int = 0):
         self._frames = iter(gray_frames)
         self._analyse = analyse
         self._n_frames = n_frames
-        self._next = 0
+        self._next = first
         self._ahead: FrameData | None = None
 
     def peek(self) -> FrameData:
@@ -70,7 +70,7 @@ class _FrameStream:
             try:
                 gray = next(self._frames)
             except StopIteration:
-                raise InputError(f"expected {self._n_frames} frames, but the video ended after {self._next}") from None
+                raise InputError(f"expected frames up to {self._n_frames - 1}, but the video ended before frame {self._next}") from None
             self._ahead = self._analyse(self._next, gray)
             self._next += 1
         return self._ahead
@@ -125,14 +125,30 @@ class PropagationEngine:
         self._anchor_states: dict[int, DirectionState] = {}
 
     @torch.no_grad()
-    def run(self, gray_frames: Iterable[np.ndarray]) -> Iterator[ColorizedFrame]:
-        """Yield colorized frames in order, one per input frame."""
+    def run(self, gray_frames: Iterable[np.ndarray], segments: list[Segment] | None = None) -> Iterator[ColorizedFrame]:
+        """Yield colorized frames in order, one per input frame.
+
+        ``segments``: consecutive segments of ``self.segments`` to colorize (default: all);
+        ``gray_frames`` then starts at the first one's first frame and must reach the last
+        one's right anchor. Each segment depends only on its frames and its two anchors,
+        so its frames are the same as in a full run.
+        """
         if self._pool is None:
             raise ValueError("expected at least one exemplar to propagate, got none")
-        frames = _FrameStream(gray_frames, self._analyse, self.n_frames)
-        for segment in self.segments:
+        todo = self.segments if segments is None else list(segments)
+        if not todo:
+            return
+        starts = [s.start for s in self.segments]
+        for a, b in zip(todo, todo[1:]):
+            if b.start != a.end:
+                raise ValueError(f"expected consecutive segments, got one ending at {a.end} then one starting at {b.start}")
+        if todo[0].start not in starts:
+            raise ValueError(f"expected segments of this plan, got one starting at frame {todo[0].start}")
+        frames = _FrameStream(gray_frames, self._analyse, self.n_frames, first=todo[0].start)
+        for segment in todo:
             yield from self._run_segment(segment, frames)
-        frames.check_exhausted()
+        if segments is None:
+            frames.check_exhausted()
 
     def _run_segment(self, segment: Segment, frames: _FrameStream) -> Iterator[ColorizedFrame]:
         """Forward through the segment; with a right anchor, then backward, merge, render."""
@@ -200,6 +216,5 @@ class PropagationEngine:
                     prior_ab = torch.nn.functional.interpolate(prior_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
                 ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
             ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
-        rgb = lab_to_rgb_keep_lightness(L, ab_full)
-        rgb8 = (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
+        rgb8 = compose_rgb(L, ab_full, is_lightness=True)
         return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())

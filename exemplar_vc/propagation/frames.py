@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ..color import gray_to_lightness, rgb_to_lab
-from ..exemplars.base import Exemplar
-from ..exemplars.embedding import luminance_of
+from ..types import Exemplar
+from ..pixels import rgb_to_gray
 from ..modeling.encoder import LuminanceEncoder
 from ..modeling.fusion import FusionFrame
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
@@ -96,7 +96,7 @@ def prepare_exemplar(
     the working resolution (``PreparedExemplar.ab_working``).
     """
     rgb = exemplar.image
-    gray = luminance_of(rgb)
+    gray = rgb_to_gray(rgb)
     feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size)))
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])

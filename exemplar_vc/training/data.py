@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from ..color import rgb_to_lab
 from ..modeling.encoder import LuminanceEncoder
+from ..pixels import rgb_to_gray
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
 __all__ = ["HELD_OUT_CLIPS", "split_train_folder", "CachedClip", "cache_clip", "save_cached", "load_cached", "TrainingSegment", "sample_segment", "jittered_exemplar"]
@@ -46,7 +47,7 @@ def split_train_folder(folder: Path, seed: int = 0) -> tuple[list[Path], list[Pa
 class CachedClip:
     """One clip at the working resolution.
 
-    luma: (T, H, W) uint8 gray. ab: (T, 2, H, W) int8 CIE a, b (rounded, clipped to
+    luma: (T, H, W) uint8 gray (BT.601 of the colour frame, the NTIRE 2023 input). ab: (T, 2, H, W) int8 CIE a, b (rounded, clipped to
     +-127). feats: (T, C, H/8, W/8) float16 unit-norm encoder features.
     """
 
@@ -57,11 +58,6 @@ class CachedClip:
 
     def __len__(self) -> int:
         return len(self.luma)
-
-
-def _gray(rgb: np.ndarray) -> np.ndarray:
-    # The NTIRE 2023 input: cv2's BT.601 gray of the colour frame (BGR order).
-    return cv2.cvtColor(np.ascontiguousarray(rgb[..., ::-1]), cv2.COLOR_BGR2GRAY)
 
 
 @torch.no_grad()
@@ -75,7 +71,7 @@ def cache_clip(name: str, frames: Iterable[np.ndarray], encoder: LuminanceEncode
             return
         h, w = chunk[0].shape[:2]
         size = working_shape(h, w, working_size)
-        luma = torch.cat([resize_to(gray_tensor(_gray(f)), size) for f in chunk])
+        luma = torch.cat([resize_to(gray_tensor(rgb_to_gray(f)), size) for f in chunk])
         ab = torch.cat([resize_to(rgb_to_lab(rgb_tensor(f))[:, 1:], size) for f in chunk])
         feats.append(encoder(luma).half().numpy())
         lumas.append((luma[:, 0] * 255.0).round().clamp(0, 255).to(torch.uint8).numpy())
@@ -151,13 +147,13 @@ def jittered_exemplar(luma: np.ndarray, ab: np.ndarray, rng: np.random.Generator
 
 def _exemplar(clip: CachedClip, index: int, kind: str, encoder: LuminanceEncoder, box, rng) -> tuple:
     if kind == "aligned":
-        feats = torch.from_numpy(np.asarray(clip.feats[index], np.float32))[None]
-        ab = torch.from_numpy(np.asarray(clip.ab[index], np.float32))[None]
+        feats = torch.from_numpy(np.array(clip.feats[index], np.float32))[None]
+        ab = torch.from_numpy(np.array(clip.ab[index], np.float32))[None]
         return feats, ab, torch.from_numpy(np.ascontiguousarray(_crop(np.asarray(clip.ab[index], np.float32), box)))[None]
     if kind == "jittered":
         luma, ab = jittered_exemplar(np.asarray(clip.luma[index]), np.asarray(clip.ab[index]), rng)
     else:  # "distant": another moment of the clip, as it is
-        luma, ab = np.asarray(clip.luma[index]), np.asarray(clip.ab[index], np.float32)
+        luma, ab = np.array(clip.luma[index]), np.array(clip.ab[index], np.float32)
     with torch.no_grad():
         feats = encoder(torch.from_numpy(luma).float().div(255.0)[None, None])
     return feats, torch.from_numpy(np.ascontiguousarray(ab, np.float32))[None], None
@@ -188,8 +184,8 @@ def sample_segment(
     H, W = clip.luma.shape[1:]
     ch, cw = min(crop, H) // 8 * 8, min(crop, W) // 8 * 8
     box = (int(rng.integers(0, (H - ch) // 8 + 1)) * 8, int(rng.integers(0, (W - cw) // 8 + 1)) * 8, ch, cw)
-    luma = torch.from_numpy(_crop(np.asarray(clip.luma[indices]), box).astype(np.float32) / 255.0)[:, None]
-    ab = torch.from_numpy(_crop(np.asarray(clip.ab[indices]), box).astype(np.float32))
+    luma = torch.from_numpy(_crop(clip.luma[indices], box).astype(np.float32) / 255.0)[:, None]
+    ab = torch.from_numpy(_crop(clip.ab[indices], box).astype(np.float32))
     feats = torch.from_numpy(np.ascontiguousarray(_crop(np.asarray(clip.feats[indices]), box, stride=8), np.float32))
 
     def kind() -> str:

@@ -48,3 +48,17 @@ def test_anchor_outside_the_video_is_refused():
 
 def test_no_frames_no_segments():
     assert plan_segments([0], [], 0) == []
+
+
+def test_a_range_of_segments_gives_the_frames_of_a_full_run(colorizer, clip_rgb, clip_gray):
+    """Each segment depends only on its frames and its two anchors."""
+    import numpy as np
+
+    plan = colorizer.plan(clip_gray, {0: clip_rgb[0], 3: clip_rgb[3], 6: clip_rgb[6]})
+    full = [f.rgb for f in colorizer._engine(plan.plan, plan.exemplars).run(iter(clip_gray))]
+    engine = colorizer._engine(plan.plan, plan.exemplars)
+    middle = engine.segments[1]
+    part = [f for f in engine.run(iter(clip_gray[middle.start :]), [middle])]
+    assert [f.index for f in part] == list(range(middle.start, middle.end))
+    for f in part:
+        assert np.array_equal(f.rgb, full[f.index])
