@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -23,6 +23,9 @@ from .propagation import ColorizedFrame, PropagationEngine, prepare_exemplar
 from .registry import get_config
 from .types import Exemplar, ExemplarSource, VideoPlan
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .propagation.segments import Segment
+
 __all__ = ["VideoColorizer", "ColorizationResult", "Stage1Plan", "colorize", "resolve_device"]
 
 
@@ -38,6 +41,27 @@ class Stage1Plan:
     source: FrameSource
     plan: VideoPlan
     exemplars: list[Exemplar]
+
+    @property
+    def segments(self) -> list["Segment"]:
+        """Stage 2's units of work: the video cut at shot starts and exemplar frames."""
+        from .propagation.segments import plan_segments
+
+        return plan_segments(self.plan.shot_starts or [0], [e.frame for e in self.exemplars], self.plan.num_frames)
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``plan.json`` (JSON: shots, key frames, exemplars, segments, the input's
+        signature) and ``images/`` (key frames and exemplars as PNG, with their SHA-256)."""
+        from .jobs.plan_io import save_plan
+
+        return save_plan(self, directory)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, video: Any = None) -> "Stage1Plan":
+        """The plan ``save`` wrote; the input is reopened (or ``video``) and checked."""
+        from .jobs.plan_io import load_plan
+
+        return load_plan(directory, video)
 
 
 @dataclass
@@ -212,6 +236,31 @@ class VideoColorizer:
 
             self._colorizer = ImageColorizer.from_pretrained(self.encoder).to(self.device).eval()
         return self._colorizer.chroma
+
+    def colorize_range(self, video: Any, plan: Stage1Plan, start: int, end: int) -> Iterator[ColorizedFrame]:
+        """Colorize frames ``start .. end - 1``, a run of whole segments of ``plan``
+        (``plan.segments``: ``start`` a segment's first frame, ``end`` one's end); the
+        frames equal a full run's. The input is read from ``start`` on (a video seeks to
+        the key frame before it, ``jobs/frames.py``) up to the last segment's right anchor.
+        """
+        from .jobs.frames import gray_frames_from
+
+        segments = [s for s in plan.segments if start <= s.start and s.end <= end]
+        if not segments or segments[0].start != start or segments[-1].end != end:
+            bounds = sorted({s.start for s in plan.segments} | {plan.plan.num_frames})
+            raise InputError(f"expected start and end at segment boundaries {bounds[:8]}{'...' if len(bounds) > 8 else ''}, got {start}..{end}")
+        source = open_video(video)
+        engine = self._engine(plan.plan, plan.exemplars)
+        return engine.run(gray_frames_from(source, start, plan.plan.num_frames), segments)
+
+    def colorize_job(self, video: Any, output: str | os.PathLike, job: str | os.PathLike, exemplars: Any = None, resume: bool = False, progress: bool = False):
+        """``colorize_to`` through a job folder: the plan and each finished segment are
+        kept there as the run goes, so ``resume=True`` after any interruption redoes only
+        unfinished segments (and, with new ``exemplars``, only the segments they change);
+        the output is byte-identical to an uninterrupted run. Returns a ``jobs.JobResult``."""
+        from .jobs.runner import run_job
+
+        return run_job(self, video, output, job, exemplars=exemplars, resume=resume, progress=progress)
 
     def stream(self, video: Any, exemplars: Any) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""

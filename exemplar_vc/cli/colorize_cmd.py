@@ -1,5 +1,5 @@
 """``exemplar-vc colorize INPUT -o OUTPUT [--exemplar FRAME=IMAGE]... [--references IMAGE_OR_DIR]...
-[--config FILE.toml] [--set KEY=VALUE]...``
+[--config FILE.toml] [--set KEY=VALUE]... [--job JOB_DIR [--resume]]``
 
 Settings are applied in order: the named variant (``--model``, or a folder written by
 ``save_pretrained``), then the ``--config`` TOML file, then ``--working-size``, then each
@@ -59,7 +59,9 @@ def _run(args: argparse.Namespace) -> int:
     check_colorize_args(args)  # paths, frames, sizes, output: before any work
     explicit = dict(parse_exemplar(e) for e in args.exemplar)
     references = expand_references(args.references)
-    if not explicit and not references and not getattr(args, "bank", None):
+    if getattr(args, "resume", False) and not getattr(args, "job", None):
+        raise InputError("expected --job JOB_DIR with --resume (the job folder to continue)")
+    if not explicit and not references and not getattr(args, "bank", None) and not getattr(args, "resume", False):
         raise InputError("expected at least one --exemplar FRAME=IMAGE or --references IMAGE_OR_DIR")
     colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **config_overrides(args))
     source = UserReferences(images=references, explicit=explicit)
@@ -68,7 +70,13 @@ def _run(args: argparse.Namespace) -> int:
 
         # The user's own images first; the bank serves the key frames they leave open.
         source = ChainedSources(source, Retriever(args.bank))
-    result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
+    if getattr(args, "job", None):
+        given = source if explicit or references or args.bank else None  # None on resume: the job's own
+        done = colorizer.colorize_job(args.input, args.output, args.job, exemplars=given, resume=args.resume, progress=not args.quiet)
+        print(f"job {done.job}: {len(done.computed)} segments colorized, {len(done.reused)} reused", file=sys.stderr)
+        result = done.result
+    else:
+        result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
     used = ", ".join(f"{e.frame}<-{Path(e.origin).name}" for e in result.exemplars)
     print(f"wrote {len(result)} frames to {result.output} (exemplars: {used})", file=sys.stderr)
     return 0
@@ -86,5 +94,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")
     p.add_argument("--config", default=None, metavar="FILE.toml", help="settings from a TOML file (tables are groups, e.g. [propagation] fill_in = true)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting, e.g. propagation.fill_in=true; repeatable, applied last")
+    p.add_argument("--job", default=None, metavar="JOB_DIR", help="keep the plan and every finished segment in JOB_DIR, so that --resume can continue an interrupted run")
+    p.add_argument("--resume", action="store_true", help="continue the job in --job: redo only unfinished segments (and those new --exemplar images change), then write OUTPUT")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_run)
