@@ -230,6 +230,9 @@ def test_sigkill_then_the_next_run_cleans_its_own(media, tmp_path):
     proc.wait(timeout=60)
     left = sorted(os.listdir(out_dir))
     assert "x.mp4" not in left and any(n.endswith(".owner") for n in left)
+    # Spill folders of the killed run go once they carry an owner marker (propagation/buffer.py).
+    clean_stale_spills(tmpdir)
+    assert not [n for n in os.listdir(tmpdir) if (tmpdir / n / MARKER_NAME).exists()]
     # Look-alikes the next run must not touch: no marker; a marker of a live process.
     (out_dir / ".x.mp4.exvc-1-zzzzzzzz.partial.mp4").write_bytes(b"someone else's")
     write_marker(out_dir / f".x.mp4.exvc-{os.getpid()}-livelive.owner")
