@@ -185,22 +185,24 @@ def test_read_only_output_is_refused_up_front(colorizer, clip_gray, clip_rgb, tm
 # -- signals ----------------------------------------------------------------------------
 def _start(media: Path, out: Path, tmpdir: Path) -> subprocess.Popen:
     env = {**os.environ, "TMPDIR": str(tmpdir), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    args = ["colorize", media / "long.mp4", "-o", out, "--exemplar", f"0={media / 'ref.png'}", "--working-size", "32", "--device", "cpu", "-q", "--set", "propagation.max_buffer_frames=2"]
+    # Exemplars at both ends: one bidirectional segment, whose frames spill to disk past 2.
+    ref = media / "ref.png"
+    args = ["colorize", media / "long.mp4", "-o", out, "--exemplar", f"0={ref}", "--exemplar", f"319={ref}", "--working-size", "32", "--device", "cpu", "-q", "--set", "propagation.max_buffer_frames=2"]
     return subprocess.Popen([sys.executable, "-m", "exemplar_vc.cli.main", *map(str, args)], env=env, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_partial(proc: subprocess.Popen, folder: Path, timeout: float = 240) -> None:
-    """Until the writer's owner marker appears (frames are being written), or fail."""
+def _wait_for_partial(proc: subprocess.Popen, folder: Path, tmpdir: Path, timeout: float = 240) -> None:
+    """Until the writer's owner marker is beside the output and frames spill to ``tmpdir``."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if any(n.endswith(".owner") for n in os.listdir(folder)):
-            time.sleep(0.3)
+        if any(n.endswith(".owner") for n in os.listdir(folder)) and any(n.startswith("exemplar_vc_segment_") for n in os.listdir(tmpdir)):
+            time.sleep(0.2)
             return
         if proc.poll() is not None:
             pytest.fail(f"the run ended before it could be signalled: {proc.stderr.read()}")
         time.sleep(0.02)
     proc.kill()
-    pytest.fail("no partial output appeared")
+    pytest.fail("no partial output or spill folder appeared")
 
 
 @pytest.mark.slow
@@ -210,7 +212,7 @@ def test_signal_stops_cleanly(media, tmp_path, sig, code):
     out_dir.mkdir()
     tmpdir.mkdir()
     proc = _start(media, out_dir / "x.mp4", tmpdir)
-    _wait_for_partial(proc, out_dir)
+    _wait_for_partial(proc, out_dir, tmpdir)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == code, err
@@ -225,12 +227,14 @@ def test_sigkill_then_the_next_run_cleans_its_own(media, tmp_path):
     out_dir.mkdir()
     tmpdir.mkdir()
     proc = _start(media, out_dir / "x.mp4", tmpdir)
-    _wait_for_partial(proc, out_dir)
+    _wait_for_partial(proc, out_dir, tmpdir)
     proc.kill()
     proc.wait(timeout=60)
     left = sorted(os.listdir(out_dir))
     assert "x.mp4" not in left and any(n.endswith(".owner") for n in left)
-    # Spill folders of the killed run go once they carry an owner marker (propagation/buffer.py).
+    spills = [n for n in os.listdir(tmpdir) if n.startswith("exemplar_vc_segment_")]
+    assert spills  # the killed run's spill folder (the run was past its second frame)
+    # They go once they carry an owner marker (the 2-line change to propagation/buffer.py).
     clean_stale_spills(tmpdir)
     assert not [n for n in os.listdir(tmpdir) if (tmpdir / n / MARKER_NAME).exists()]
     # Look-alikes the next run must not touch: no marker; a marker of a live process.
