@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..errors import InputError
 
-__all__ = ["read_image_file", "min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
+__all__ = ["read_image_file", "video_stream_size", "min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
 
 _MIN_SIZE_CACHE: dict[Any, int] = {}
 _PROBE_STEP = 8  # working sizes are multiples of 8 (resize.working_shape)
@@ -127,3 +127,12 @@ def read_image_file(path, flags: int | None = None):
     except cv2.error as e:
         reason = "its header declares more pixels than OpenCV decodes" if "MAX_IMAGE_PIXELS" in str(e) else " ".join(str(e).split())[-120:]
         raise InputError(f"expected a decodable image, could not decode {text!r}: {reason}") from e
+
+
+def video_stream_size(stream, path) -> tuple[int, int]:
+    """(H, W) of a PyAV video stream, or ``InputError`` when the container names no codec
+    FFmpeg knows (``codec_context`` is None: a corrupted or unsupported codec tag)."""
+    ctx = getattr(stream, "codec_context", None)
+    if ctx is None:
+        raise InputError(f"expected a video stream in a codec FFmpeg can decode in {str(path)!r}, found an unknown or corrupted codec")
+    return ctx.height, ctx.width

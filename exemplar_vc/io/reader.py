@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..pixels import as_channels_last, rgb_to_gray, to_gray, to_rgb
 from .images import IMAGE_SUFFIXES
-from .limits import read_image_file
+from .limits import read_image_file, video_stream_size
 
 __all__ = ["FrameSource", "open_video", "to_gray", "VIDEO_SUFFIXES"]
 
@@ -129,7 +129,7 @@ def _open_file(path: Path) -> FrameSource:
         if not container.streams.video:
             raise InputError(f"expected a video stream in {str(path)!r}, found none")
         stream = container.streams.video[0]
-        h, w = stream.codec_context.height, stream.codec_context.width
+        h, w = video_stream_size(stream, path)  # InputError for an unknown codec (limits.py)
         if not h or not w:
             raise InputError(f"expected a video stream with a frame size in {str(path)!r}, got {w}x{h}")
         rate = stream.average_rate or stream.guessed_rate
