@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from ..errors import InputError
 
-__all__ = ["read_image_file", "video_stream_size", "min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
+__all__ = ["read_image_file", "video_stream_size", "open_av", "min_input_size", "check_working_size", "check_frame_size", "check_image_sizes", "source_images", "check_plan_inputs", "check_exemplar_sizes"]
 
 _MIN_SIZE_CACHE: dict[Any, int] = {}
 _PROBE_STEP = 8  # working sizes are multiples of 8 (resize.working_shape)
@@ -136,3 +136,17 @@ def video_stream_size(stream, path) -> tuple[int, int]:
     if ctx is None:
         raise InputError(f"expected a video stream in a codec FFmpeg can decode in {str(path)!r}, found an unknown or corrupted codec")
     return ctx.height, ctx.width
+
+
+def open_av(path):
+    """``av.open(path)`` for reading; a container whose metadata is not valid UTF-8 (PyAV
+    raises ``UnicodeDecodeError`` while opening it) gives ``InputError``. FFmpeg's own
+    errors pass through for the caller to explain."""
+    import os
+
+    import av
+
+    try:
+        return av.open(os.fspath(path))
+    except UnicodeDecodeError as e:
+        raise InputError(f"expected a readable video file, could not read the metadata of {os.fspath(path)!r} (not UTF-8: {e.reason})") from e

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InputError
 from ..pixels import as_channels_last, rgb_to_gray, to_gray, to_rgb
 from .images import IMAGE_SUFFIXES
-from .limits import read_image_file, video_stream_size
+from .limits import open_av, read_image_file, video_stream_size
 
 __all__ = ["FrameSource", "open_video", "to_gray", "VIDEO_SUFFIXES"]
 
@@ -72,7 +72,7 @@ def _decode_video(path: Path, gray: bool, size: tuple[int, int]) -> Iterator[np.
     import av
 
     try:
-        container = av.open(os.fspath(path))
+        container = open_av(path)  # InputError for metadata that is not UTF-8 (limits.py)
     except (av.error.FFmpegError, OSError) as e:
         raise InputError(f"expected a readable video file, could not open {str(path)!r}: {e}") from e
     with container:
@@ -122,7 +122,7 @@ def _open_file(path: Path) -> FrameSource:
     import av
 
     try:
-        container = av.open(os.fspath(path))
+        container = open_av(path)  # InputError for metadata that is not UTF-8 (limits.py)
     except (av.error.FFmpegError, OSError) as e:
         raise InputError(f"expected a readable video file, could not open {str(path)!r}: {e}") from e
     with container:

@@ -298,7 +298,7 @@ class FrameWriter:
 
         try:
             self._audio_src = av.open(os.fspath(self.audio_from))
-        except (av.error.FFmpegError, OSError) as e:
+        except (av.error.FFmpegError, OSError, UnicodeDecodeError) as e:
             raise InputError(f"expected a readable audio track in {str(self.audio_from)!r}, could not open it: {e}") from e
         if not self._audio_src.streams.audio:
             self._audio_src.close()

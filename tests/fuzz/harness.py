@@ -222,5 +222,12 @@ def _short(e: BaseException) -> str:
 
 
 def _where(e: BaseException) -> str:
+    """The raising line, and the last line of the library on the way there."""
     tb = traceback.extract_tb(e.__traceback__)
-    return f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
+    if not tb:
+        return "?"
+    where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno}"
+    ours = [f for f in tb if f"{os.sep}exemplar_vc{os.sep}" in f.filename]
+    if ours and ours[-1] is not tb[-1]:
+        where += f" (from {Path(ours[-1].filename).name}:{ours[-1].lineno})"
+    return where
