@@ -59,6 +59,10 @@ KNOWN_ISSUES: list[tuple[str, str]] = [
         r"TypeError .*expected str, bytes or os\.PathLike object, not \w+ at pathlib\.py",
         "VideoColorizer.from_pretrained / colorize with a non-string name: TypeError from pretrained.is_pretrained_dir (pipeline/pretrained)",
     ),
+    (
+        r"RuntimeError .*(device type at start of device string|Invalid device string).* at pipeline\.py",
+        "device='tpu' or 'cuda:abc': torch's RuntimeError from resolve_device (pipeline.py)",
+    ),
 ]
 
 
