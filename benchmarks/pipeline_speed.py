@@ -6,6 +6,11 @@ its first colour frame as the only exemplar and writes an mp4, the way a user wo
 "looped" case plays the clip N times back to back (written once to a temporary gray mp4).
 
     python benchmarks/pipeline_speed.py [--clip PATH] [--runs 3] [--loop 10] [--threads N] [--json out.json]
+        [--fusion network,hand] [--both-ends]
+
+``--fusion`` measures each fusion module in the same run, interleaved (ratios between
+them are then fair under the same load); ``--both-ends`` adds the clip's last colour
+frame as a second exemplar, so every frame gets the forward and the backward pass.
 """
 
 from __future__ import annotations
@@ -23,52 +28,58 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import SHARED_DATA, commit, emit, machine, summary  # noqa: E402
 
 
-def child(video: str, exemplar: str, working_size: int, threads: int) -> None:
+def child(video: str, exemplar: str, working_size: int, threads: int, fusion: str, last: str) -> None:
     """One timed run inside its own process; prints a JSON line."""
     import torch
 
     import exemplar_vc
+    from exemplar_vc.io import open_video
 
     if threads:
         torch.set_num_threads(threads)
 
-    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size)
+    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size, propagation={"fusion": fusion})
+    exemplars = {0: exemplar}
+    if last:
+        exemplars[open_video(video).num_frames - 1] = last
     with tempfile.TemporaryDirectory() as d:
         start = time.perf_counter()
-        result = colorizer.colorize_to(video, Path(d) / "out.mp4", exemplars={0: exemplar})
+        result = colorizer.colorize_to(video, Path(d) / "out.mp4", exemplars=exemplars)
         seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"frames": len(result), "seconds": seconds, "fps": len(result) / seconds, "peak_rss_bytes": peak}))
 
 
-def make_inputs(clip: Path, loop: int, workdir: Path) -> tuple[Path, Path, Path]:
-    """First colour frame as exemplar PNG, and a gray mp4 of the clip looped ``loop`` times."""
+def make_inputs(clip: Path, loop: int, workdir: Path) -> tuple[Path, Path, Path, Path]:
+    """First and last colour frames as exemplar PNGs, and a gray mp4 of the clip looped
+    ``loop`` times."""
     import cv2
 
     from exemplar_vc.io import open_video, open_writer
 
     source = open_video(clip)
     frames = list(source.gray_frames())
-    first = next(source.rgb_frames())
-    exemplar = workdir / "exemplar.png"
-    cv2.imwrite(str(exemplar), first[..., ::-1])
+    colour = list(source.rgb_frames())
+    exemplar, last = workdir / "exemplar.png", workdir / "last.png"
+    cv2.imwrite(str(exemplar), colour[0][..., ::-1])
+    cv2.imwrite(str(last), colour[-1][..., ::-1])
     looped = workdir / f"looped_{loop}x.mp4"
     with open_writer(looped, source.fps) as w:
         for _ in range(loop):
             for g in frames:
                 w.write(cv2.cvtColor(g, cv2.COLOR_GRAY2RGB))
-    return exemplar, clip, looped
+    return exemplar, last, clip, looped
 
 
-def run_child(video: Path, exemplar: Path, working_size: int, threads: int) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size), str(threads)]
+def run_child(video: Path, exemplar: Path, working_size: int, threads: int, fusion: str, last: Path | None = None) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size), str(threads), fusion, str(last or "")]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7])
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=SHARED_DATA / "clips" / "bear.mp4")
@@ -78,22 +89,40 @@ def main() -> None:
     parser.add_argument("--working-size", type=int, default=384)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved")
+    parser.add_argument("--both-ends", action="store_true", help="also the last colour frame as exemplar (forward and backward passes)")
     args = parser.parse_args()
+    fusions = args.fusion.split(",")
+
+    def stats(runs: list[dict]) -> dict:
+        return {"frames": runs[0]["frames"], "fps": summary([r["fps"] for r in runs]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in runs])}
+
     with tempfile.TemporaryDirectory() as d:
-        exemplar, clip, looped = make_inputs(args.clip, args.loop, Path(d))
-        run_child(clip, exemplar, args.working_size, args.threads)  # warm-up: file caches, lazy imports
-        once = [run_child(clip, exemplar, args.working_size, args.threads) for _ in range(args.runs)]
-        many = [run_child(looped, exemplar, args.working_size, args.threads) for _ in range(args.loop_runs)]
+        exemplar, last, clip, looped = make_inputs(args.clip, args.loop, Path(d))
+        last = last if args.both_ends else None
+        for f in fusions:  # warm-up: file caches, lazy imports
+            run_child(clip, exemplar, args.working_size, args.threads, f, last)
+        once: dict[str, list] = {f: [] for f in fusions}
+        many: dict[str, list] = {f: [] for f in fusions}
+        for _ in range(args.runs):
+            for f in fusions:
+                once[f].append(run_child(clip, exemplar, args.working_size, args.threads, f, last))
+        for _ in range(args.loop_runs if args.loop > 1 else 0):
+            for f in fusions:
+                many[f].append(run_child(looped, exemplar, args.working_size, args.threads, f, last))
     report = {
         "benchmark": "pipeline_speed",
         "clip": args.clip.name,
         "working_size": args.working_size,
         "threads": args.threads or "default",
+        "exemplars": "first and last frame" if args.both_ends else "first frame",
         "commit": commit(),
         "machine": machine(),
-        "once": {"frames": once[0]["frames"], "fps": summary([r["fps"] for r in once]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in once])},
-        f"looped_{args.loop}x": {"frames": many[0]["frames"], "fps": summary([r["fps"] for r in many]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in many])},
     }
+    for f in fusions:
+        report[f] = {"once": stats(once[f])}
+        if many[f]:
+            report[f][f"looped_{args.loop}x"] = stats(many[f])
     emit(report, args.json)
 
 

@@ -3,7 +3,7 @@ clip under a few exemplar layouts and print one SHA-256 per (clip, layout) of th
 frames and confidence maps. Run it before and after a change that must not move any
 output, and compare the two files.
 
-    python benchmarks/stage2_identity.py --clips ../shared/data/clips --frames 40 --out /tmp/identity_after.json
+    python benchmarks/stage2_identity.py --clips ../shared/data/clips --frames 40 --model hand --out /tmp/identity_after.json
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", default=str(ROOT.parent / "shared" / "data" / "clips"))
     p.add_argument("--frames", type=int, default=40)
-    p.add_argument("--model", default="default")
+    p.add_argument("--model", default="hand", help="variant; 'hand' is the rule whose outputs refactors must keep")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     torch.set_num_threads(1)

@@ -59,7 +59,7 @@ class DirectionState:
     resolution for the network). conf: (1, 1, h, w) in [0, 1]. feats, luma: the frame's
     ``FusionFrame`` tensors, kept for the next step's local match (None once no longer
     needed). ab_full: (1, 2, H, W) chroma at the output resolution when it is known
-    exactly (a key frame's own colour version), else None.
+    exactly (a key frame's own colour version), else None. index: the frame's index.
     """
 
     ab: torch.Tensor
@@ -67,6 +67,7 @@ class DirectionState:
     feats: torch.Tensor | None = None
     luma: torch.Tensor | None = None
     ab_full: torch.Tensor | None = None
+    index: int | None = None
 
     def detached(self) -> "DirectionState":
         """The colour only (what a segment buffer keeps while the backward pass waits)."""

@@ -25,6 +25,7 @@ Trained by ``training/train_fusion.py``; weights ship in ``exemplar_vc/weights/`
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class PropagationNetConfig:
     global_temperature, local_radius, local_temperature: the two correspondences
         (as in the hand rule).
     flow_preset: OpenCV DIS preset, "ultrafast", "fast" or "medium".
+    flow_cache_pairs: frame pairs whose flows are kept for the other direction's pass
+        (4 MB each at 384x680); 0 recomputes them.
     """
 
     weights: str | None = None
@@ -72,6 +75,7 @@ class PropagationNetConfig:
     local_radius: int = 4
     local_temperature: float = 0.01
     flow_preset: str = "medium"
+    flow_cache_pairs: int = 32
 
 
 # -- cues ---------------------------------------------------------------------------
@@ -248,6 +252,9 @@ class PropagationNet(Fusion):
         self.config = config
         self.unet = PropagationUNet(config)
         self.merge_head = MergeHead()
+        # The backward pass needs the flows the forward pass computed for the same pair of
+        # frames, swapped: keep the most recent pairs (exact reuse, never an approximation).
+        self._flows: OrderedDict[tuple[int, int], tuple] = OrderedDict()
 
     # -- building -------------------------------------------------------------------
     @classmethod
@@ -270,14 +277,29 @@ class PropagationNet(Fusion):
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:
         if exemplar.ab_working is not None:
             ab = exemplar.ab_working
-            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma)
+            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma, index=frame.index)
         return self.step(frame, None, keys)
 
     def step(self, frame: FusionFrame, previous: DirectionState | None, keys: ExemplarKeys, flows=None) -> DirectionState:
+        if flows is None and previous is not None:
+            flows = self._pair_flows(frame, previous)
         cues, candidates = direction_cues(self.config, frame, previous, keys, flows)
         head = self.unet(cues, frame.feats.float())
         ab, conf = compose_output(head, candidates, cues[:, -1:])
-        return DirectionState(ab, conf, frame.feats.float(), frame.luma)
+        return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index)
+
+    def _pair_flows(self, frame: FusionFrame, previous: DirectionState) -> tuple[torch.Tensor, torch.Tensor]:
+        """(flow frame -> previous, flow previous -> frame), computed once per pair of frames.
+        Entries hold the two luma tensors and match only those same tensors."""
+        cached = self._flows.get((previous.index, frame.index))
+        if cached is not None and cached[0] is previous.luma and cached[1] is frame.luma:
+            return cached[3], cached[2]
+        flows = dis_flow_pair(frame.luma, previous.luma, self.config.flow_preset)
+        if self.config.flow_cache_pairs > 0 and frame.index is not None and previous.index is not None:
+            self._flows[(frame.index, previous.index)] = (frame.luma, previous.luma, *flows)
+            while len(self._flows) > self.config.flow_cache_pairs:
+                self._flows.popitem(last=False)
+        return flows
 
     def merge(self, forward: DirectionState, backward: DirectionState, distances: tuple[int | None, int]) -> DirectionState:
         t_from_start, t_to_end = distances
