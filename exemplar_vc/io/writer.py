@@ -7,14 +7,15 @@ raises ``OutputError`` after the temporary files are removed. Temporary files ca
 owner marker (``stale.py``), so what a killed run (SIGKILL) left is removed by the next
 writer opened in the same folder.
 
-H.264 output is bit-identical from run to run and machine to machine: frames are
+H.264 output is bit-identical from run to run, whatever the number of cores: frames are
 converted to YUV 4:2:0 here in integer arithmetic (``rgb_to_yuv420p``) into frames with
 no uninitialised byte (``_yuv_frame``), the encoder runs on one thread (x264's output
 depends on its thread count, which it otherwise picks from the machine's cores) with
-explicit timestamps, and x264's macroblock tree is off: with it, identical frames 854 px
-wide gave 3 different files in 6 encodes (2 in the pipeline run of issue 13, up to 29
-levels apart); with ``mbtree=0`` (or ``asm=0``), 1. Measured by encoding the same 6
-frames of bear.mp4 repeatedly in one process, at widths 850-1280.
+explicit timestamps, and x264's macroblock tree is off: with it, the same 6 frames of
+bear.mp4 at 854 px wide gave 3 different files in 6 encodes in one process (and two runs
+of the pipeline on bear.mp4 decoded up to 29 levels apart); with ``mbtree=0`` (or
+``asm=0``), 1 file, at every width tried (18-1280). CRF 15 keeps the quality CRF 17 had
+with the macroblock tree (benchmarks/README.md, Reliability).
 """
 
 from __future__ import annotations
