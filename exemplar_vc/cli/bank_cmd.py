@@ -101,9 +101,14 @@ def _save(bank, folder: str) -> None:
                 p.rmdir()
             except OSError:
                 break
-        if isinstance(e, OSError):
-            raise OutputError.from_os_error(f"the bank into {folder!r}", e) from e
-        raise OutputError(f"could not write the bank into {folder!r}: {str(e).splitlines()[0] if str(e) else type(e).__name__}; nothing was kept") from e
+        if not isinstance(e, OSError):  # FAISS: RuntimeError whose text names the system's reason
+            import errno
+
+            code = next((c for c in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO) if os.strerror(c) in str(e)), None)
+            if code is None:
+                raise OutputError(f"could not write the bank into {folder!r}: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}; nothing was kept") from e
+            raise OutputError.from_os_error(f"the bank into {folder!r}", OSError(code, os.strerror(code))) from e
+        raise OutputError.from_os_error(f"the bank into {folder!r}", e) from e
 
 
 def _build(args: argparse.Namespace) -> int:
