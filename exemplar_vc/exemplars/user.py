@@ -10,18 +10,20 @@ from ..errors import InputError
 from ..io.images import load_color_image
 from ..modeling.encoder import LuminanceEncoder
 from ..types import Exemplar, KeyFrame
-from .bank import ReferenceBank
-from .retriever import best_matches
+from .assign import AssignmentRule, Decision
+from .bank import BankConfig, ReferenceBank
+from .rerank import MIN_MATCH_SCORE
+from .retriever import match_keyframes
 
 __all__ = ["UserReferences", "MIN_SIMILARITY", "CANDIDATES"]
 
-# Dense match score under which a key frame gets no exemplar. Measured on the legacy films:
-# a reference of the same scene scores about 0.7-0.8, an unrelated photo 0.6-0.67;
-# unrelated synthetic textures score below 0.5.
-MIN_SIMILARITY = 0.5
-# Images re-ranked densely per key frame: a user gives a handful, and three closest by
-# global embedding keep the dense re-ranking (the slow step) to three matches.
-CANDIDATES = 3
+# Dense match score under which a key frame gets no exemplar: the one threshold of stage 1
+# (``rerank.MIN_MATCH_SCORE``), so a user image's score means what a bank image's does.
+MIN_SIMILARITY = MIN_MATCH_SCORE
+# Images re-ranked densely per key frame: a user gives a handful; the four closest by
+# content descriptor keep the dense re-ranking (the slow step) short and leave the best
+# image a rival to be compared with (``assign.py``, rule 2).
+CANDIDATES = 4
 
 
 def _origin(image: Any, i: int) -> str:
@@ -33,14 +35,19 @@ class UserReferences:
 
     Args:
         images: colour images (paths, arrays, PIL images or tensors) assigned to key frames
-            automatically. They are searched as an in-memory ``ReferenceBank`` (flat FAISS
-            index): the ``candidates`` most similar by global embedding (cosine of
-            ``global_embedding``) are re-ranked by dense correspondence (``match_score``,
-            bidirectional mean best cosine of encoder features, in [-1, 1]).
+            automatically. They are searched as an in-memory ``ReferenceBank``: the
+            ``candidates`` most similar by content descriptor are re-ranked by dense
+            correspondence (``match_score``, bidirectional mean best cosine of encoder
+            features, in [-1, 1]), and a key frame gets its best image only when the
+            assignment rule trusts it (``assign.py``): the score reaches ``min_similarity``,
+            beats the best different image clearly, and the image does not fit another
+            shot clearly better. Every shot left without an exemplar is named in a
+            ``UserWarning``; ``decisions`` keeps the last call's outcome per key frame.
         explicit: ``{frame_index: image}``; always wins over automatic assignment.
-        min_similarity: below this dense match score a key frame gets no exemplar (warned);
-            see ``MIN_SIMILARITY``.
-        candidates: how many global-embedding candidates are re-ranked densely.
+        min_similarity: below this dense match score a key frame gets no exemplar; see
+            ``MIN_SIMILARITY``.
+        candidates: how many descriptor candidates are re-ranked densely.
+        rule: all assignment thresholds (``AssignmentRule``); overrides ``min_similarity``.
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class UserReferences:
         explicit: Mapping[int, Any] | None = None,
         min_similarity: float = MIN_SIMILARITY,
         candidates: int = CANDIDATES,
+        rule: AssignmentRule | None = None,
     ):
         self.images = [load_color_image(im, name=f"reference {_origin(im, i)!r}") for i, im in enumerate(images)]
         self.origins = [_origin(im, i) for i, im in enumerate(images)]
@@ -59,11 +67,13 @@ class UserReferences:
             self.explicit[frame] = Exemplar(
                 frame, load_color_image(im, name=f"exemplar for frame {frame}"), "user", _origin(im, frame), None
             )
-        self.min_similarity = min_similarity
+        self.rule = rule or AssignmentRule(min_score=min_similarity)
+        self.min_similarity = self.rule.min_score
         if candidates < 1:
             raise InputError(f"expected candidates >= 1, got {candidates}")
         self.candidates = candidates
         self._bank: ReferenceBank | None = None
+        self.decisions: list[Decision] = []  # of the last call, for reports
 
     @property
     def explicit_frames(self) -> list[int]:
@@ -72,7 +82,7 @@ class UserReferences:
     def _bank_for(self, encoder: LuminanceEncoder) -> ReferenceBank:
         """The images as a bank embedded by ``encoder`` (built once per encoder)."""
         if self._bank is None or self._bank.encoder is not encoder:
-            self._bank = ReferenceBank(encoder)
+            self._bank = ReferenceBank(encoder, BankConfig(hubness="none"))  # a handful: no hubs to speak of
             self._bank.add_images(self.images, self.origins)
         return self._bank
 
@@ -82,7 +92,10 @@ class UserReferences:
         if not self.images or not todo:
             return out
         bank = self._bank_for(encoder)
-        for key, hit in best_matches(bank, todo, self.candidates, True, self.min_similarity, "reference"):
-            i = bank.entries.index(hit.entry)  # entries are the images, in order
-            out.append(Exemplar(key.index, self.images[i], "user", self.origins[i], hit.score))
+        served = frozenset(k.shot for k in keyframes if k.index in self.explicit)
+        self.decisions = match_keyframes(bank, todo, self.candidates, self.rule, "reference", served)
+        for d in self.decisions:
+            if d.hit is not None:
+                i = bank.entries.index(d.hit.entry)  # entries are the images, in order
+                out.append(Exemplar(d.key.index, self.images[i], "user", self.origins[i], d.hit.score))
         return sorted(out, key=lambda e: e.frame)

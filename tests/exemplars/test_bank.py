@@ -1,4 +1,5 @@
-"""ReferenceBank: build, save, load, add, remove, dedupe, integrity, retrieval, errors."""
+"""ReferenceBank: build, save, load, add, remove, dedupe, integrity, moving, old formats,
+retrieval, errors."""
 
 import json
 import shutil
@@ -22,8 +23,8 @@ def bank(encoder, scene_dir):
 
 def test_build_skips_non_images_and_embeds_all(bank, scene_dir):
     assert len(bank) == 6
-    assert bank.vectors.shape[0] == 6
-    assert np.allclose(np.linalg.norm(bank.vectors, axis=1), 1, atol=1e-5)
+    assert bank.vectors.shape == (6, bank.descriptor.dim) and bank.vectors.dtype == np.float16
+    assert np.allclose(np.linalg.norm(bank.vectors.astype(np.float32), axis=1), 1, atol=2e-3)
     assert all(e.path.endswith(".png") and e.size == (128, 96) for e in bank.entries)
     assert bank.index_kind == "flat-ip"
 
@@ -43,7 +44,7 @@ def test_save_load_add_remove_dedupe(bank, encoder, scene_dir, tmp_path):
     d = bank.save(tmp_path / "bank")
     loaded = ReferenceBank.load(d, encoder=encoder)
     assert [e.path for e in loaded.entries] == [e.path for e in bank.entries]
-    assert np.allclose(loaded.vectors, bank.vectors)
+    assert np.array_equal(loaded.vectors, bank.vectors)
     extra = tmp_path / "new.png"
     cv2.imwrite(str(extra), scene(42)[..., ::-1])
     copy = tmp_path / "copy.png"
@@ -65,6 +66,11 @@ def test_integrity_checks(bank, encoder, tmp_path):
     with pytest.raises(InputError, match="built with other-encoder"):
         ReferenceBank.load(d, encoder=encoder)
     (d / "meta.json").write_text(json.dumps(meta))
+    vectors = (d / "vectors.npz").read_bytes()
+    (d / "vectors.npz").write_bytes(vectors[:-8] + b"01234567")
+    with pytest.raises(InputError, match="vectors.npz .* SHA-256 differs"):
+        ReferenceBank.load(d, encoder=encoder)
+    (d / "vectors.npz").write_bytes(vectors)
     raw = bytearray((d / "index.faiss").read_bytes())
     raw[100:110] = b"0123456789"
     (d / "index.faiss").write_bytes(bytes(raw))
@@ -75,6 +81,38 @@ def test_integrity_checks(bank, encoder, tmp_path):
         ReferenceBank.load(d, encoder=encoder)
     with pytest.raises(InputError, match="meta.json and index.faiss"):
         ReferenceBank.load(tmp_path / "nowhere", encoder=encoder)
+
+
+def test_bank_with_its_images_inside_survives_moving_the_folder(encoder, scene_dir, tmp_path):
+    inside = tmp_path / "bank"
+    shutil.copytree(scene_dir, inside / "images")
+    ReferenceBank.build(inside / "images", encoder=encoder).save(inside)
+    meta = json.loads((inside / "meta.json").read_text())
+    assert all(e["path"].startswith("images/") for e in meta["entries"])  # relative to the bank
+    moved = tmp_path / "elsewhere" / "moved_bank"
+    moved.parent.mkdir()
+    shutil.move(str(inside), str(moved))
+    bank = ReferenceBank.load(moved, encoder=encoder)
+    assert all(e.path.startswith(str(moved.resolve())) for e in bank.entries)
+    assert bank.check_files() == []
+    hit = bank.search(cv2.cvtColor(scene(1), cv2.COLOR_RGB2GRAY), k=2)[0][0]
+    assert hit.path.endswith("scene1.png")
+
+
+def test_old_bank_format_is_refused_with_the_rebuild_command(bank, tmp_path):
+    d = bank.save(tmp_path / "old")
+    meta = json.loads((d / "meta.json").read_text())
+    meta["format"] = "exemplar_vc.bank/1"
+    (d / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"format 'exemplar_vc.bank/2', got 'exemplar_vc.bank/1'.*exemplar-vc bank build"):
+        ReferenceBank.load(d)
+
+
+def test_progress_bar_is_shown_when_asked(encoder, scene_dir, capsys):
+    ReferenceBank.build(scene_dir, encoder=encoder, progress=True)
+    assert "describing images" in capsys.readouterr().err
+    ReferenceBank.build(scene_dir, encoder=encoder, progress=False)
+    assert "describing images" not in capsys.readouterr().err
 
 
 def test_bad_inputs(encoder, tmp_path):
@@ -99,7 +137,7 @@ def test_retriever_checks_encoder_and_gives_provenance(bank, encoder):
     out = Retriever(bank, k=3, min_score=0.0).exemplars_for(keys, encoder)
     assert [e.frame for e in out] == [0, 9]
     assert out[0].source == "retrieval" and out[0].origin.endswith("scene2.png") and out[0].image.shape == (96, 128, 3)
-    with pytest.warns(UserWarning, match="no bank image matches"):
+    with pytest.warns(UserWarning, match="shot 0 .*has no trustworthy bank image"):
         assert Retriever(bank, min_score=1.1).exemplars_for(keys[:1], encoder) == []
     other = ReferenceBank(encoder)
     other.signature = "another/encoder"

@@ -49,7 +49,7 @@ def test_user_references_pick_the_matching_image(sources, encoder):
 def test_user_references_threshold_warns_and_explicit_wins(encoder):
     refs = UserReferences(images=[scene(1)], explicit={10: scene(5)}, min_similarity=0.99)
     assert refs.explicit_frames == [10]
-    with pytest.warns(UserWarning, match="no reference matches key frame 0"):
+    with pytest.warns(UserWarning, match=r"shot 0 \(key frames 0\) has no trustworthy reference"):
         out = refs.exemplars_for(_keys(4, 2), encoder)
     assert [(e.frame, e.source) for e in out] == [(10, "user")]
     assert np.array_equal(out[0].image, scene(5))

@@ -1,0 +1,35 @@
+"""FAISS index kinds: chosen by size, each finds the exact neighbours on easy data."""
+
+import numpy as np
+import pytest
+
+from exemplar_vc.exemplars.index import FLAT_MAX, HNSW_MAX, build_index, index_kind_for, search_index
+
+
+def test_kind_is_chosen_by_size():
+    assert index_kind_for(10) == "flat-ip"
+    assert index_kind_for(FLAT_MAX - 1) == "flat-ip"
+    assert index_kind_for(FLAT_MAX) == "hnsw-ip"
+    assert index_kind_for(HNSW_MAX - 1) == "hnsw-ip"
+    assert index_kind_for(HNSW_MAX) == "ivfpq-ip"
+    assert index_kind_for(1_000_000) == "ivfpq-ip"
+
+
+@pytest.mark.parametrize("kind", ["flat-ip", "hnsw-ip", "ivfpq-ip"])
+def test_each_kind_finds_the_near_copies(kind):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[:50] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
+    index = build_index(x, kind)
+    assert index.ntotal == 4000
+    scores, rows = search_index(index, x, q, 10)
+    assert rows.shape == (50, 10) and (rows[:, 0] == np.arange(50)).mean() >= 0.95
+    assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
+    if kind == "ivfpq-ip":  # re-scored exactly: the scores are true inner products
+        np.testing.assert_allclose(scores[:, 0], np.einsum("ij,ij->i", q, x[rows[:, 0]]), rtol=1e-5)
+
+
+def test_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="index kind"):
+        build_index(np.zeros((4, 3), np.float32), "lsh")
