@@ -18,12 +18,12 @@ import warnings
 
 from .._version import __version__
 from ..errors import ExemplarVCError, Interrupted
-from . import bank_cmd, colorize_cmd, eval_cmd
+from . import bank_cmd, batch_cmd, colorize_cmd, eval_cmd
 
 __all__ = ["main", "build_parser"]
 
 # Modules providing subcommands, in the order `--help` lists them.
-SUBCOMMANDS = [colorize_cmd, eval_cmd, bank_cmd]
+SUBCOMMANDS = [colorize_cmd, eval_cmd, bank_cmd, batch_cmd]
 # Signals that stop a run cleanly (SIGINT is Python's KeyboardInterrupt already).
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
