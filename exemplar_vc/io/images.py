@@ -16,7 +16,7 @@ from .limits import read_image_file
 
 __all__ = ["load_color_image", "is_grayscale", "expand_image_paths", "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".dpx", ".exr")
 
 
 def expand_image_paths(paths_or_dir: str | os.PathLike | Iterable[str | os.PathLike]) -> list[Path]:
@@ -50,8 +50,10 @@ def _read_path(path: Path) -> np.ndarray:
         raise InputError(f"expected an image file, but {str(path)!r} does not exist")
     if path.is_dir():
         raise InputError(f"expected an image file, got the folder {str(path)!r}")
-    import cv2
+    if path.suffix.lower() in (".dpx", ".exr"):
+        from .formats import read_av_image
 
+        return read_av_image(path)[0]  # through FFmpeg; RGB already
     arr = read_image_file(path)  # cv2.imread, refusing FIFOs and pixel bombs (limits.py)
     if arr is None:
         raise InputError(f"expected an image file (png, jpg, tif, ...), could not decode {str(path)!r}")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, OutputError
+from .formats import BT709, Codec, ColorTags, check_codec_output, default_codec, encode_image, get_codec, to_depth, video_frame
 from .images import IMAGE_SUFFIXES
 from .reader import VIDEO_SUFFIXES
 from .stale import PARTIAL_TAG, clean_stale_partials, clean_stale_spills, owner_record
@@ -166,16 +167,36 @@ def _check_fps(fps) -> Fraction:
 
 
 class FrameWriter:
-    """Receives (H, W, 3) uint8 RGB frames; ``close()`` publishes, ``abort()`` discards.
+    """Receives (H, W, 3) uint8 or uint16 RGB frames; ``close()`` publishes, ``abort()``
+    discards.
 
     Use as a context manager: leaving the block on an exception (or a failing ``close``)
     aborts, so nothing is left at or beside ``output``. Failed writes raise
     ``OutputError``; frames of another size than the first raise ``InputError``.
+
+    codec: a name of ``formats.CODECS`` (default: ``h264`` for a video name, ``png`` for a
+    folder); frames are converted to its bit depth. color: the input's colour tags to carry
+    over (default BT.709). timestamps: ``(pts, time_base)`` of a variable-frame-rate input,
+    one per frame (default: evenly spaced at ``fps``).
     """
 
-    def __init__(self, output: Path, fps: Fraction, names: list[str] | None = None, audio_from: Path | None = None):
+    def __init__(
+        self,
+        output: Path,
+        fps: Fraction,
+        names: list[str] | None = None,
+        audio_from: Path | None = None,
+        *,
+        codec: str | Codec | None = None,
+        color: ColorTags | None = None,
+        timestamps: tuple[list[int], Fraction] | None = None,
+    ):
         self.output = Path(output)
         self.fps = _check_fps(fps)
+        self.codec = default_codec(self.output) if codec is None else get_codec(codec)
+        check_codec_output(self.codec, self.output)
+        self.color = (color or BT709).for_output(self.codec.matrix, self.codec.range)
+        self.timestamps = timestamps
         if names is not None and (isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names)):
             raise InputError(f"expected names as a list of file names, got {type(names).__name__}")
         if names is not None:
@@ -228,8 +249,10 @@ class FrameWriter:
         """Append one (H, W, 3) uint8 RGB frame."""
         if self._done:
             raise InputError("expected an open writer, but it was already closed or aborted")
-        if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-            raise InputError(f"expected (H, W, 3) uint8 RGB, got {getattr(rgb, 'shape', type(rgb).__name__)} {getattr(rgb, 'dtype', '')}".rstrip())
+        if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.uint8, np.uint16):
+            raise InputError(f"expected (H, W, 3) uint8 or uint16 RGB, got {getattr(rgb, 'shape', type(rgb).__name__)} {getattr(rgb, 'dtype', '')}".rstrip())
+        if self.timestamps is not None and self.count >= len(self.timestamps[0]):
+            raise InputError(f"expected at most {len(self.timestamps[0])} frames (one per timestamp), got more")
         if self._size is None:
             if min(rgb.shape[:2]) < 1:
                 raise InputError(f"expected a frame of at least 1x1 pixels, got {rgb.shape[1]}x{rgb.shape[0]}")
@@ -253,13 +276,17 @@ class FrameWriter:
     def _write_png(self, rgb: np.ndarray) -> None:
         import cv2
 
+        ext = self.codec.image_ext
         if self.names is not None and self.count < len(self.names):
-            name = Path(self.names[self.count]).stem + ".png"
+            name = Path(self.names[self.count]).stem + ext
         else:
-            name = f"{self.count:06d}.png"
-        ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
-        if not ok:
-            raise OSError(f"PNG encoding of {name!r} failed")
+            name = f"{self.count:06d}{ext}"
+        if self.codec.name != "png" or rgb.dtype != np.uint8:
+            data = np.frombuffer(encode_image(rgb, self.codec), np.uint8)  # formats.py
+        else:
+            ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+            if not ok:
+                raise OSError(f"PNG encoding of {name!r} failed")
         # Python's file object raises on every failed write, including at close.
         with open(self._tmp / name, "xb") as f:
             f.write(data.tobytes())
@@ -267,6 +294,9 @@ class FrameWriter:
     def _write_video(self, rgb: np.ndarray) -> None:
         import av
 
+        if self.codec.name != "h264":
+            return self._write_master(rgb)
+        rgb = to_depth(rgb, 8)
         if self._container is None:
             h, w = rgb.shape[:2]
             self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()])
@@ -282,14 +312,53 @@ class FrameWriter:
             # mbtree=0: 1). CRF 15 without mbtree keeps the quality of CRF 17 with it
             # (bear.mp4, RGB PSNR to the source: 39.23 vs 39.31 dB) at 8 % more bytes.
             stream.options = {"crf": "15", "preset": "medium", "x264-params": "mbtree=0"}
+            self.color.apply(stream.codec_context)  # BT.601 matrix (rgb_to_yuv420p), limited range
+            self._set_time_base(stream)
             self._stream = stream
             if self.audio_from is not None:
                 self._add_audio_stream()
         if rgb.shape[0] % 2 or rgb.shape[1] % 2:
             rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
         frame = _yuv_frame(rgb)
-        frame.pts = self.count
-        frame.time_base = Fraction(1) / self.fps
+        self._set_time(frame)
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+
+    def _set_time_base(self, stream) -> None:
+        # A variable frame rate keeps the input's timestamps in the input's time base.
+        if self.timestamps is not None:
+            stream.codec_context.time_base = stream.time_base = self.timestamps[1]
+
+    def _set_time(self, frame) -> None:
+        if self.timestamps is None:
+            frame.pts = self.count
+            frame.time_base = Fraction(1) / self.fps
+        else:
+            frame.pts = int(self.timestamps[0][self.count])
+            frame.time_base = self.timestamps[1]
+
+    def _write_master(self, rgb: np.ndarray) -> None:
+        """Any other codec of ``formats.CODECS``: RGB -> its YUV by swscale, tagged."""
+        import av
+
+        codec = self.codec
+        if self._container is None:
+            h, w = rgb.shape[:2]
+            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()])
+            stream = self._container.add_stream(codec.encoder, rate=self.fps)
+            stream.width, stream.height = w + (w % 2), h + (h % 2)
+            stream.pix_fmt = codec.pix_fmt
+            stream.codec_context.thread_count = 1  # same output on every machine
+            stream.options = dict(codec.options)
+            self.color.apply(stream.codec_context)
+            self._set_time_base(stream)
+            self._stream = stream
+            if self.audio_from is not None:
+                self._add_audio_stream()
+        if rgb.shape[0] % 2 or rgb.shape[1] % 2:
+            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
+        frame = video_frame(rgb, codec, self.color)
+        self._set_time(frame)
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
@@ -397,6 +466,7 @@ def _is_write_error(e: BaseException) -> bool:
     return isinstance(e, av.error.FFmpegError)
 
 
-def open_writer(output, fps=Fraction(24), names=None, audio_from=None) -> FrameWriter:
-    """A writer for ``output``: a .mp4/.m4v/.mov/.mkv video, or a folder of PNG frames."""
-    return FrameWriter(check_output_path(output), fps, names=names, audio_from=audio_from)
+def open_writer(output, fps=Fraction(24), names=None, audio_from=None, *, codec=None, color=None, timestamps=None) -> FrameWriter:
+    """A writer for ``output``: a .mp4/.m4v/.mov/.mkv video, or a folder of PNG frames;
+    ``codec``, ``color``, ``timestamps``: see ``FrameWriter``."""
+    return FrameWriter(check_output_path(output), fps, names=names, audio_from=audio_from, codec=codec, color=color, timestamps=timestamps)

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..color import compose_rgb
+from ..color.gamut import lab_to_rgb_keep_lightness
 from ..config import ColorizerConfig
 from ..errors import InputError
 from ..modeling.colorizer import gated_fill
@@ -39,12 +40,17 @@ class ColorizedFrame:
     """index: 0-based frame index. rgb: (H, W, 3) uint8 sRGB whose Lab lightness is the
     input's. ab: (2, h, w) float32 CIE a, b as the fusion module made it (feature grid for
     the hand rule, working resolution for the network). confidence: (h, w) float32 in
-    [0, 1] on the same grid."""
+    [0, 1] on the same grid.
+
+    rgb_tensor: (3, H, W) float sRGB in [0, 1] on the engine's device, unquantised, only
+    from an engine built with ``rgb_tensor=True``; ``rgb`` is then None and ``ab`` and
+    ``confidence`` stay device tensors, so nothing is copied to the host."""
 
     index: int
-    rgb: np.ndarray
-    ab: np.ndarray
-    confidence: np.ndarray
+    rgb: np.ndarray | None
+    ab: np.ndarray | torch.Tensor
+    confidence: np.ndarray | torch.Tensor
+    rgb_tensor: torch.Tensor | None = None
 
 
 def exemplar_keys(exemplars: list[PreparedExemplar]) -> ExemplarKeys:
@@ -98,6 +104,8 @@ class PropagationEngine:
         fusion: the fusion module (``modeling.fusion.Fusion``).
         prior: optional features (1, C, h, w) -> (ab, confidence) of an image colorizer,
             blended in where propagation is unsure (``PropagationConfig.fill_in``).
+        rgb_tensor: frames keep their float RGB on the device (``ColorizedFrame.rgb_tensor``)
+            instead of 8-bit numpy copies (tensor pipelines, high-bit-depth output).
     """
 
     def __init__(
@@ -110,6 +118,7 @@ class PropagationEngine:
         device: torch.device,
         fusion: Fusion,
         prior: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
+        rgb_tensor: bool = False,
     ):
         self.encoder = encoder
         self.config = config
@@ -119,6 +128,7 @@ class PropagationEngine:
         self.device = device
         self.fusion = fusion
         self.prior = prior
+        self.rgb_tensor = rgb_tensor
         self.segments: list[Segment] = plan_segments(shot_starts or [0], anchors, n_frames)
         self._pool = exemplar_keys([anchors[f] for f in sorted(anchors)]) if anchors else None
         self._keys = {f: exemplar_keys([anchors[f]]) for f in sorted(anchors)}
@@ -216,5 +226,8 @@ class PropagationEngine:
                     prior_ab = torch.nn.functional.interpolate(prior_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
                 ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
             ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
+        if self.rgb_tensor:  # the float RGB compose_rgb would round, kept on the device
+            rgb = lab_to_rgb_keep_lightness(L, ab_full)
+            return ColorizedFrame(frame.index, None, ab[0], conf[0, 0], rgb_tensor=rgb[0])
         rgb8 = compose_rgb(L, ab_full, is_lightness=True)
         return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())
