@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
@@ -26,7 +26,36 @@ from .types import Exemplar, ExemplarSource, VideoPlan
 if TYPE_CHECKING:  # pragma: no cover
     from .propagation.segments import Segment
 
-__all__ = ["VideoColorizer", "ColorizationResult", "Stage1Plan", "colorize", "resolve_device"]
+__all__ = ["VideoColorizer", "ColorizationResult", "Stage1Plan", "KeyFrameRecord", "colorize", "resolve_device"]
+
+
+@dataclass(frozen=True)
+class KeyFrameRecord:
+    """How one key frame was coloured.
+
+    frame: 0-based index. shot: 0-based shot. reason: why it is a key frame ("shot",
+    "drift", "gap" or "wanted"). source: where its exemplar came from: "user", "retrieval",
+    "colorizer", or "none" when no source had a trustworthy exemplar for it (its colour is
+    then propagated from the other exemplars of its shot). origin, score: its exemplar's
+    (None without one).
+    """
+
+    frame: int
+    shot: int
+    reason: str
+    source: str
+    origin: str | None = None
+    score: float | None = None
+
+
+def _records(plan: VideoPlan, exemplars: list[Exemplar]) -> list[KeyFrameRecord]:
+    by_frame = {ex.frame: ex for ex in exemplars}
+    out = []
+    for key in plan.keyframes:
+        ex = by_frame.get(key.index)
+        reason = plan.reasons.get(key.index, "wanted")
+        out.append(KeyFrameRecord(key.index, key.shot, reason, ex.source, ex.origin, ex.score) if ex else KeyFrameRecord(key.index, key.shot, reason, "none"))
+    return out
 
 
 @dataclass
@@ -36,11 +65,13 @@ class Stage1Plan:
     source: the opened video (frames are read again, streamed, by stage 2).
     plan: frame count, shot starts and key frames (with their gray images).
     exemplars: one per served key frame, ascending by frame, with source and origin.
+    keyframes: one record per key frame: which source coloured it, or "none".
     """
 
     source: FrameSource
     plan: VideoPlan
     exemplars: list[Exemplar]
+    keyframes: list[KeyFrameRecord] = field(default_factory=list)
 
     @property
     def segments(self) -> list["Segment"]:
@@ -77,6 +108,9 @@ class ColorizationResult:
     shot_starts: first frame of every detected shot.
     fps: frame rate of the input. names: file names of a folder input, else None.
     output: where the frames were written, if they were.
+    keyframes: per key frame, which source coloured it ("user", "retrieval", "colorizer"
+        or "none"); ``unmatched_keyframes`` lists those the user's images and the bank
+        left without a trustworthy exemplar.
     """
 
     frames: np.ndarray | None
@@ -87,9 +121,16 @@ class ColorizationResult:
     fps: Fraction
     names: list[str] | None = None
     output: Path | None = None
+    keyframes: list[KeyFrameRecord] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.mean_confidence)
+
+    @property
+    def unmatched_keyframes(self) -> list[int]:
+        """Key frames with no trustworthy exemplar from the user's images or a bank (coloured
+        by the colorizer, or only by propagation)."""
+        return [r.frame for r in self.keyframes if r.source not in ("user", "retrieval")]
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the frames to a video (.mp4/.mkv) or a folder of PNGs; returns the path."""
@@ -112,8 +153,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 def _as_source(exemplars: Any) -> ExemplarSource:
-    if exemplars is None:
-        raise InputError("expected exemplars: {frame: image}, a list of colour images, or an ExemplarSource; got None (colorizing with no exemplars at all is not available yet)")
     if isinstance(exemplars, ExemplarSource):
         return exemplars
     if isinstance(exemplars, Mapping):
@@ -135,7 +174,11 @@ class VideoColorizer:
 
     - ``{frame_index: image_or_path}``: explicit exemplars for 0-based frames;
     - a list of images or paths: assigned to key frames (shot starts) by similarity;
-    - an ``ExemplarSource``: e.g. a reference bank retriever.
+    - an ``ExemplarSource``: e.g. a reference bank retriever;
+    - nothing (``None``): the automatic mode, the image colorizer colours every key frame.
+
+    ``auto_fill=True``: the colorizer also colours the shots the exemplars leave without a
+    trustworthy match. ``result.keyframes`` says which source coloured each key frame.
     """
 
     def __init__(self, config: ColorizerConfig, encoder: LuminanceEncoder, device: torch.device):
@@ -184,12 +227,32 @@ class VideoColorizer:
         return save_pretrained(directory, self.config, self.fusion.state_dict())
 
     # -- stage 1 ------------------------------------------------------------------
-    def plan(self, video: Any, exemplars: Any) -> Stage1Plan:
-        """First pass: open the video, find shots and key frames, and get their exemplars."""
+    def _image_colorizer(self):
+        """The image colorizer on this pipeline's encoder (loaded once)."""
+        if self._colorizer is None:
+            from .modeling.colorizer import ImageColorizer
+
+            self._colorizer = ImageColorizer.from_pretrained(self.encoder).to(self.device).eval()
+        return self._colorizer
+
+    def _source(self, exemplars: Any, auto_fill: bool) -> ExemplarSource:
+        """The exemplar source: the user's, the colorizer alone (no exemplars), or the user's
+        with the colorizer colouring the shots they leave without any exemplar (auto_fill)."""
+        from .exemplars import AutoFill, ColorizerSource
+
+        if exemplars is None:
+            return ColorizerSource(self._image_colorizer())
+        src = _as_source(exemplars)
+        return AutoFill(src, ColorizerSource(self._image_colorizer())) if auto_fill else src
+
+    def plan(self, video: Any, exemplars: Any = None, auto_fill: bool = False) -> Stage1Plan:
+        """First pass: open the video, find shots and key frames, and get their exemplars
+        (``exemplars=None``: from the image colorizer; ``auto_fill``: the colorizer covers
+        key frames the exemplars leave without a trustworthy match)."""
         from .io.limits import check_exemplar_sizes, check_plan_inputs
 
         source = open_video(video)
-        src = _as_source(exemplars)
+        src = self._source(exemplars, auto_fill)
         check_plan_inputs(self.config, self.encoder, source.size, src)  # sizes the encoder accepts
         wanted = set(getattr(src, "explicit_frames", []))
         plan = plan_video(source.gray_frames(), wanted=wanted, config=self.config.shots)
@@ -207,8 +270,8 @@ class VideoColorizer:
             if not 0 <= ex.frame < plan.num_frames:
                 raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {ex.frame} from {ex.source}")
         if not found:
-            raise InputError("expected at least one key frame to receive an exemplar, but none matched")
-        return Stage1Plan(source=source, plan=plan, exemplars=found)
+            raise InputError("expected at least one key frame to receive an exemplar, but none matched; pass auto_fill=True (--auto-fill) to let the colorizer colour them")
+        return Stage1Plan(source=source, plan=plan, exemplars=found, keyframes=_records(plan, found))
 
     # -- stage 2 ------------------------------------------------------------------
     def _engine(self, plan: VideoPlan, exemplars: list[Exemplar]) -> PropagationEngine:
@@ -231,11 +294,7 @@ class VideoColorizer:
         """The image colorizer's chroma for the confidence-gated fill-in, when enabled."""
         if not self.config.propagation.fill_in:
             return None
-        if self._colorizer is None:
-            from .modeling.colorizer import ImageColorizer
-
-            self._colorizer = ImageColorizer.from_pretrained(self.encoder).to(self.device).eval()
-        return self._colorizer.chroma
+        return self._image_colorizer().chroma
 
     def colorize_range(self, video: Any, plan: Stage1Plan, start: int, end: int) -> Iterator[ColorizedFrame]:
         """Colorize frames ``start .. end - 1``, a run of whole segments of ``plan``
@@ -262,19 +321,19 @@ class VideoColorizer:
 
         return run_job(self, video, output, job, exemplars=exemplars, resume=resume, progress=progress)
 
-    def stream(self, video: Any, exemplars: Any) -> Iterator[ColorizedFrame]:
+    def stream(self, video: Any, exemplars: Any = None, auto_fill: bool = False) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""
-        stage1 = self.plan(video, exemplars)
+        stage1 = self.plan(video, exemplars, auto_fill)
         yield from self._engine(stage1.plan, stage1.exemplars).run(stage1.source.gray_frames())
 
-    def __call__(self, video: Any, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
+    def __call__(self, video: Any, exemplars: Any = None, progress: bool = False, auto_fill: bool = False) -> ColorizationResult:
         """Colorize a whole video in memory; see ``colorize_to`` for long videos.
 
-        ``exemplars`` is required for now: without it ``InputError`` says what to pass
-        (choosing exemplars with no user input at all comes with a later release; the
-        ``None`` default keeps its place in the signature).
+        Without ``exemplars`` the image colorizer supplies every key frame's exemplar (the
+        automatic mode); ``auto_fill`` lets it cover the key frames the exemplars leave
+        without a trustworthy match.
         """
-        stage1 = self.plan(video, exemplars)
+        stage1 = self.plan(video, exemplars, auto_fill)
         plan, source = stage1.plan, stage1.source
         frames, conf = [], []
         for out in _progress(self._engine(plan, stage1.exemplars).run(source.gray_frames()), plan.num_frames, progress):
@@ -289,15 +348,16 @@ class VideoColorizer:
             shot_starts=plan.shot_starts,
             fps=source.fps,
             names=source.names,
+            keyframes=stage1.keyframes,
         )
 
-    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False) -> ColorizationResult:
+    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False, auto_fill: bool = False) -> ColorizationResult:
         """Colorize and stream the frames to ``output`` (video file or PNG folder) without
         keeping them in memory. The output appears only once it is complete.
-        ``exemplars`` is required, as for ``__call__``."""
+        ``exemplars`` and ``auto_fill`` as for ``__call__``."""
         source = open_video(video)
         out_path = check_output_path(output, source.path)
-        stage1 = self.plan(source, exemplars)
+        stage1 = self.plan(source, exemplars, auto_fill)
         plan = stage1.plan
         conf = []
         audio = source.path if source.has_audio else None
@@ -314,6 +374,7 @@ class VideoColorizer:
             fps=source.fps,
             names=source.names,
             output=out_path,
+            keyframes=stage1.keyframes,
         )
 
 
@@ -329,8 +390,9 @@ def _progress(frames: Iterator[ColorizedFrame], total: int, enabled: bool) -> It
             bar.update(1)
 
 
-def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name: str = "default", device: str = "auto", progress: bool = False, **overrides: Any) -> ColorizationResult:
-    """One line: colorize ``input`` into ``output`` with ``exemplars``.
+def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name: str = "default", device: str = "auto", progress: bool = False, auto_fill: bool = False, **overrides: Any) -> ColorizationResult:
+    """One line: colorize ``input`` into ``output`` with ``exemplars`` (None: the automatic
+    mode; ``auto_fill``: the colorizer covers key frames the exemplars leave unmatched).
 
     >>> import numpy as np, tempfile, os, exemplar_vc
     >>> gray = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (3, 48, 1))
@@ -341,4 +403,4 @@ def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name:
     (3, 3)
     """
     colorizer = VideoColorizer.from_pretrained(name, device=device, **overrides)
-    return colorizer.colorize_to(input, output, exemplars=exemplars, progress=progress)
+    return colorizer.colorize_to(input, output, exemplars=exemplars, progress=progress, auto_fill=auto_fill)

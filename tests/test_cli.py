@@ -64,7 +64,6 @@ def test_colorize_folder_with_references(files):
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar zero={d}/ref.png", "FRAME=IMAGE"),
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 99={d}/ref.png", "got frame 99"),
         ("{d}/gray.mp4 -o {d}/gray.mp4 --exemplar 0={d}/ref.png", "different from the input"),
-        ("{d}/gray.mp4 -o {d}/x.mp4", "at least one --exemplar"),
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/gray.mp4", "could not decode"),
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/ref.png --set propagation.fil_in=true", "'fill_in'"),
         ("{d}/gray.mp4 -o {d}/x.mp4 --exemplar 0={d}/ref.png --config {d}/missing.toml", "does not exist"),

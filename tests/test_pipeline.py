@@ -128,9 +128,10 @@ def test_zero_frames_are_refused(colorizer, clip_rgb):
         colorizer(np.zeros((0, 16, 16), np.uint8), {0: clip_rgb[0]})
 
 
-def test_missing_exemplars_are_explained(colorizer, clip_gray):
-    with pytest.raises(InputError, match="expected exemplars"):
-        colorizer(clip_gray)
+def test_no_exemplars_is_the_automatic_mode(colorizer, clip_gray):
+    result = colorizer(clip_gray)  # the image colorizer colours every key frame (issue 10)
+    assert [r.source for r in result.keyframes] == ["colorizer"] * len(result.keyframes)
+    assert result.unmatched_keyframes == [r.frame for r in result.keyframes]
 
 
 def test_gray_exemplar_warns(colorizer, clip_gray):

@@ -1,5 +1,9 @@
 """``exemplar-vc colorize INPUT -o OUTPUT [--exemplar FRAME=IMAGE]... [--references IMAGE_OR_DIR]...
-[--config FILE.toml] [--set KEY=VALUE]... [--job JOB_DIR [--resume]]``
+[--bank BANK_DIR] [--auto-fill] [--config FILE.toml] [--set KEY=VALUE]... [--job JOB_DIR [--resume]]``
+
+With no exemplar, references or bank the image colorizer colours every key frame (the
+automatic mode); ``--auto-fill`` lets it colour the shots the exemplars, references or
+bank leave without a trustworthy match.
 
 Settings are applied in order: the named variant (``--model``, or a folder written by
 ``save_pretrained``), then the ``--config`` TOML file, then ``--working-size``, then each
@@ -61,34 +65,47 @@ def _run(args: argparse.Namespace) -> int:
     references = expand_references(args.references)
     if getattr(args, "resume", False) and not getattr(args, "job", None):
         raise InputError("expected --job JOB_DIR with --resume (the job folder to continue)")
-    if not explicit and not references and not getattr(args, "bank", None) and not getattr(args, "resume", False):
-        raise InputError("expected at least one --exemplar FRAME=IMAGE or --references IMAGE_OR_DIR")
+    from ..exemplars import AutoFill, ColorizerSource
+
     colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **config_overrides(args))
+    given_any = bool(explicit or references or args.bank)
     source = UserReferences(images=references, explicit=explicit)
     if args.bank:
         from ..exemplars import ChainedSources, Retriever
 
         # The user's own images first; the bank serves the key frames they leave open.
         source = ChainedSources(source, Retriever(args.bank))
+    if not given_any:
+        source = ColorizerSource()  # the automatic mode: the colorizer colours every key frame
+    elif args.auto_fill:
+        source = AutoFill(source, ColorizerSource())  # the colorizer colours shots left unmatched
     if getattr(args, "job", None):
-        given = source if explicit or references or args.bank else None  # None on resume: the job's own
+        given = source if given_any or not args.resume else None  # None on resume: the job's own
         done = colorizer.colorize_job(args.input, args.output, args.job, exemplars=given, resume=args.resume, progress=not args.quiet)
         print(f"job {done.job}: {len(done.computed)} segments colorized, {len(done.reused)} reused", file=sys.stderr)
         result = done.result
     else:
         result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
-    used = ", ".join(f"{e.frame}<-{Path(e.origin).name}" for e in result.exemplars)
-    print(f"wrote {len(result)} frames to {result.output} (exemplars: {used})", file=sys.stderr)
+    records = getattr(result, "keyframes", None) or []
+    if records:
+        used = ", ".join(f"{r.frame}<-{r.source}" + (f":{Path(r.origin).name}" if r.origin and r.source != "colorizer" else "") for r in records)
+    else:
+        used = ", ".join(f"{e.frame}<-{Path(e.origin).name}" for e in result.exemplars)
+    print(f"wrote {len(result)} frames to {result.output} (key frames: {used})", file=sys.stderr)
+    unmatched = getattr(result, "unmatched_keyframes", [])
+    if given_any and unmatched:
+        print(f"key frames without a trustworthy exemplar: {', '.join(map(str, unmatched))}", file=sys.stderr)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("colorize", help="colorize a gray video or frame folder from colour exemplars")
+    p = sub.add_parser("colorize", help="colorize a gray video or frame folder from colour exemplars, or automatically")
     p.add_argument("input", help="video file (mp4, mkv, mov, avi) or folder of frames")
     p.add_argument("-o", "--output", required=True, help="output video (.mp4/.mkv) or folder for PNG frames")
     p.add_argument("--exemplar", action="append", default=[], metavar="FRAME=IMAGE", help="colour image for a 0-based frame; repeatable")
     p.add_argument("--references", action="append", default=[], metavar="IMAGE_OR_DIR", help="colour images assigned to key frames automatically; repeatable")
     p.add_argument("--bank", default=None, metavar="BANK_DIR", help="reference bank (exemplar-vc bank build) whose best images colour the key frames")
+    p.add_argument("--auto-fill", action="store_true", help="the image colorizer colours the shots that --exemplar, --references or --bank leave without a trustworthy match (with none of them it colours every key frame anyway)")
     p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 384)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")
