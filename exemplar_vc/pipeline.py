@@ -122,6 +122,10 @@ class ColorizationResult:
     names: list[str] | None = None
     output: Path | None = None
     keyframes: list[KeyFrameRecord] = field(default_factory=list)
+    # what save() carries over from the input: its audio, colour tags, VFR timestamps
+    audio_from: Path | None = None
+    color: Any = None
+    timestamps: Any = None
 
     def __len__(self) -> int:
         return len(self.mean_confidence)
@@ -132,11 +136,14 @@ class ColorizationResult:
         by the colorizer, or only by propagation)."""
         return [r.frame for r in self.keyframes if r.source not in ("user", "retrieval")]
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the frames to a video (.mp4/.mkv) or a folder of PNGs; returns the path."""
+    def save(self, path: str | os.PathLike, codec: str | None = None) -> Path:
+        """Write the frames to a video (.mp4/.mkv/.mov) or a folder of frames, with the
+        input's audio, frame timing and colour tags; ``codec``: a name of
+        ``exemplar_vc.io.formats.CODECS`` (default: H.264 for a video, PNG for a folder)."""
         if self.frames is None:
             raise ValueError(f"the frames were written to {self.output} and not kept in memory")
-        with open_writer(path, self.fps, names=self.names) as writer:
+        audio = self.audio_from if self.audio_from is not None and Path(self.audio_from).is_file() else None
+        with open_writer(path, self.fps, names=self.names, audio_from=audio, codec=codec, color=self.color, timestamps=self.timestamps) as writer:
             for frame in self.frames:
                 writer.write(frame)
         return Path(path)
@@ -245,7 +252,7 @@ class VideoColorizer:
         src = _as_source(exemplars)
         return AutoFill(src, ColorizerSource(self._image_colorizer())) if auto_fill else src
 
-    def plan(self, video: Any, exemplars: Any = None, auto_fill: bool = False) -> Stage1Plan:
+    def plan(self, video: Any, exemplars: Any = None, auto_fill: bool = False, progress: bool = False) -> Stage1Plan:
         """First pass: open the video, find shots and key frames, and get their exemplars
         (``exemplars=None``: from the image colorizer; ``auto_fill``: the colorizer covers
         key frames the exemplars leave without a trustworthy match)."""
@@ -255,7 +262,8 @@ class VideoColorizer:
         src = self._source(exemplars, auto_fill)
         check_plan_inputs(self.config, self.encoder, source.size, src)  # sizes the encoder accepts
         wanted = set(getattr(src, "explicit_frames", []))
-        plan = plan_video(source.gray_frames(), wanted=wanted, config=self.config.shots)
+        frames = _progress(source.gray_frames(), source.num_frames, progress, "stage 1: shots and key frames")
+        plan = plan_video(frames, wanted=wanted, config=self.config.shots)
         if plan.num_frames == 0:
             raise InputError(f"expected at least one frame, got none from {source.path or 'the input'}")
         for f in sorted(wanted):
@@ -274,7 +282,11 @@ class VideoColorizer:
         return Stage1Plan(source=source, plan=plan, exemplars=found, keyframes=_records(plan, found))
 
     # -- stage 2 ------------------------------------------------------------------
-    def _engine(self, plan: VideoPlan, exemplars: list[Exemplar]) -> PropagationEngine:
+    def _engine(self, plan: VideoPlan, exemplars: list[Exemplar], **options: Any) -> PropagationEngine:
+        """Stage 2 for ``plan``; ``options`` go to ``tensors.PreciseEngine`` (rgb_tensor,
+        video, batch_size), which also reads frames deeper than 8 bits and tensors."""
+        from .tensors import PreciseEngine
+
         grays = {k.index: k.gray for k in plan.keyframes}
         anchors = {}
         with torch.no_grad():
@@ -288,7 +300,7 @@ class VideoColorizer:
                     aligned_tolerance=self.config.propagation.aligned_tolerance,
                     working_chroma=self.fusion.exact_exemplars,
                 )
-        return PropagationEngine(self.encoder, self.config, anchors, plan.shot_starts, plan.num_frames, self.device, self.fusion, prior=self._prior())
+        return PreciseEngine(self.encoder, self.config, anchors, plan.shot_starts, plan.num_frames, self.device, self.fusion, prior=self._prior(), **options)
 
     def _prior(self):
         """The image colorizer's chroma for the confidence-gated fill-in, when enabled."""
@@ -324,7 +336,28 @@ class VideoColorizer:
     def stream(self, video: Any, exemplars: Any = None, auto_fill: bool = False) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""
         stage1 = self.plan(video, exemplars, auto_fill)
-        yield from self._engine(stage1.plan, stage1.exemplars).run(stage1.source.gray_frames())
+        yield from self._engine(stage1.plan, stage1.exemplars).run(stage1.source.precise_gray_frames())
+
+    def colorize_tensor(self, gray: torch.Tensor, exemplars: Any = None, batch_size: int = 8, progress: bool = False, auto_fill: bool = False) -> torch.Tensor:
+        """(T, 1, H, W) or (T, H, W) gray (float in [0, 1], uint8 or uint16, any device) ->
+        (T, 3, H, W) sRGB in [0, 1] on the same device (float dtype kept, else float32),
+        frames encoded ``batch_size`` at a time; see ``exemplar_vc.tensors``."""
+        from .tensors import colorize_tensor
+
+        return colorize_tensor(self, gray, exemplars, batch_size=batch_size, progress=progress, auto_fill=auto_fill)
+
+    def stream_tensor(self, frames: Any, exemplars: Mapping[int, Any], num_frames: int | None = None, shot_starts: Any = (0,)):
+        """Pull gray frames (tensors or arrays) from an iterable, yield ``tensors.TensorFrame``s
+        as their colour becomes final; exemplars ``{frame: image}``; see ``exemplar_vc.tensors``."""
+        from .tensors import stream_tensor
+
+        return stream_tensor(self, frames, exemplars, num_frames=num_frames, shot_starts=shot_starts)
+
+    def tensor_stream(self, exemplars: Mapping[int, Any], num_frames: int | None = None, shot_starts: Any = (0,)):
+        """A ``tensors.TensorStream``: ``push(frame)`` returns the frames now final, ``close()`` the rest."""
+        from .tensors import TensorStream
+
+        return TensorStream(self, exemplars, num_frames=num_frames, shot_starts=shot_starts)
 
     def __call__(self, video: Any, exemplars: Any = None, progress: bool = False, auto_fill: bool = False) -> ColorizationResult:
         """Colorize a whole video in memory; see ``colorize_to`` for long videos.
@@ -333,12 +366,16 @@ class VideoColorizer:
         automatic mode); ``auto_fill`` lets it cover the key frames the exemplars leave
         without a trustworthy match.
         """
-        stage1 = self.plan(video, exemplars, auto_fill)
+        from .tensors import host_frame
+
+        stage1 = self.plan(video, exemplars, auto_fill, progress=progress)
         plan, source = stage1.plan, stage1.source
         frames, conf = [], []
-        for out in _progress(self._engine(plan, stage1.exemplars).run(source.gray_frames()), plan.num_frames, progress):
-            frames.append(out.rgb)
-            conf.append(out.confidence)
+        deep = source.bit_depth > 8  # frames come back as uint16
+        for out in _progress(self._engine(plan, stage1.exemplars, rgb_tensor=deep).run(source.precise_gray_frames()), plan.num_frames, progress):
+            rgb, confidence = host_frame(out)
+            frames.append(rgb)
+            conf.append(confidence)
         conf = np.stack(conf)
         return ColorizationResult(
             frames=np.stack(frames),
@@ -349,22 +386,33 @@ class VideoColorizer:
             fps=source.fps,
             names=source.names,
             keyframes=stage1.keyframes,
+            audio_from=source.path if source.has_audio else None,
+            color=source.color,
+            timestamps=source.timestamps(),
         )
 
-    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False, auto_fill: bool = False) -> ColorizationResult:
+    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False, auto_fill: bool = False, codec: str | None = None) -> ColorizationResult:
         """Colorize and stream the frames to ``output`` (video file or PNG folder) without
         keeping them in memory. The output appears only once it is complete.
-        ``exemplars`` and ``auto_fill`` as for ``__call__``."""
+        ``exemplars`` and ``auto_fill`` as for ``__call__``. ``codec``: a name of
+        ``exemplar_vc.io.formats.CODECS`` (default: H.264 for a video, PNG for a folder);
+        the input's audio, frame timing and colour tags are carried over."""
+        from .io.formats import resolve_codec
+        from .tensors import host_frame
+
         source = open_video(video)
         out_path = check_output_path(output, source.path)
-        stage1 = self.plan(source, exemplars, auto_fill)
+        codec = resolve_codec(codec, out_path)  # a codec the output can hold, before any work
+        stage1 = self.plan(source, exemplars, auto_fill, progress=progress)
         plan = stage1.plan
         conf = []
         audio = source.path if source.has_audio else None
-        with open_writer(out_path, source.fps, names=source.names, audio_from=audio) as writer:
-            for out in _progress(self._engine(plan, stage1.exemplars).run(source.gray_frames()), plan.num_frames, progress):
-                writer.write(out.rgb)
-                conf.append(float(out.confidence.mean()))
+        deep = source.bit_depth > 8 or codec.bit_depth > 8  # float RGB to the writer's depth
+        with open_writer(out_path, source.fps, names=source.names, audio_from=audio, codec=codec, color=source.color, timestamps=source.timestamps()) as writer:
+            for out in _progress(self._engine(plan, stage1.exemplars, rgb_tensor=deep).run(source.precise_gray_frames()), plan.num_frames, progress):
+                rgb, confidence = host_frame(out, codec.bit_depth)
+                writer.write(rgb)
+                conf.append(float(confidence.mean()))
         return ColorizationResult(
             frames=None,
             confidence=None,
@@ -378,13 +426,13 @@ class VideoColorizer:
         )
 
 
-def _progress(frames: Iterator[ColorizedFrame], total: int, enabled: bool) -> Iterator[ColorizedFrame]:
+def _progress(frames: Iterator[Any], total: int | None, enabled: bool, desc: str = "colorizing") -> Iterator[Any]:
     if not enabled:
         yield from frames
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, unit="frame", desc="colorizing", dynamic_ncols=True) as bar:
+    with tqdm(total=total, unit="frame", desc=desc, dynamic_ncols=True) as bar:
         for frame in frames:
             yield frame
             bar.update(1)

@@ -65,6 +65,12 @@ def _run(args: argparse.Namespace) -> int:
     references = expand_references(args.references)
     if getattr(args, "resume", False) and not getattr(args, "job", None):
         raise InputError("expected --job JOB_DIR with --resume (the job folder to continue)")
+    if args.codec is not None:
+        from ..io.formats import resolve_codec
+
+        if getattr(args, "job", None) and args.codec not in ("h264", "png"):
+            raise InputError(f"expected --codec h264 (or none) with --job, got {args.codec!r}: jobs write H.264 or PNG")
+        resolve_codec(args.codec, args.output)  # the output can hold it: before any work
     from ..exemplars import AutoFill, ColorizerSource
 
     colorizer = VideoColorizer.from_pretrained(args.model, device=args.device, **config_overrides(args))
@@ -85,7 +91,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"job {done.job}: {len(done.computed)} segments colorized, {len(done.reused)} reused", file=sys.stderr)
         result = done.result
     else:
-        result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet)
+        result = colorizer.colorize_to(args.input, args.output, exemplars=source, progress=not args.quiet, codec=args.codec)
     records = getattr(result, "keyframes", None) or []
     if records:
         used = ", ".join(f"{r.frame}<-{r.source}" + (f":{Path(r.origin).name}" if r.origin and r.source != "colorizer" else "") for r in records)
@@ -96,6 +102,12 @@ def _run(args: argparse.Namespace) -> int:
     if given_any and unmatched:
         print(f"key frames without a trustworthy exemplar: {', '.join(map(str, unmatched))}", file=sys.stderr)
     return 0
+
+
+def _codec_names() -> list[str]:
+    from ..io.formats import CODECS
+
+    return sorted(CODECS)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -113,5 +125,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting, e.g. propagation.fill_in=true; repeatable, applied last")
     p.add_argument("--job", default=None, metavar="JOB_DIR", help="keep the plan and every finished segment in JOB_DIR, so that --resume can continue an interrupted run")
     p.add_argument("--resume", action="store_true", help="continue the job in --job: redo only unfinished segments (and those new --exemplar images change), then write OUTPUT")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--codec", default=None, choices=_codec_names(), help="output format: h264 (8-bit 4:2:0, default for .mp4/.mkv/.mov), h264-444, h265-444, ffv1 (.mkv), prores4444 (.mov); for folders png (default), png16, tiff16")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(run=_run)
