@@ -18,7 +18,7 @@ from .exemplars.user import UserReferences
 from .io import FrameSource, check_output_path, open_video, open_writer
 from .keyframes import plan_video
 from .modeling.encoder import LuminanceEncoder
-from .modeling.fusion import build_fusion
+from .modeling.fusion import Fusion, build_fusion
 from .propagation import ColorizedFrame, PropagationEngine, prepare_exemplar
 from .registry import get_config
 from .types import Exemplar, ExemplarSource, VideoPlan
@@ -153,7 +153,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
     """'auto' picks CUDA when available, else the CPU."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise InputError(f"expected device 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from e
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("expected a CUDA GPU for device='cuda', but torch sees none; use device='cpu' or 'auto'")
     return dev
@@ -188,12 +191,14 @@ class VideoColorizer:
     trustworthy match. ``result.keyframes`` says which source coloured each key frame.
     """
 
-    def __init__(self, config: ColorizerConfig, encoder: LuminanceEncoder, device: torch.device):
+    def __init__(self, config: ColorizerConfig, encoder: LuminanceEncoder, device: torch.device, fusion: Fusion | None = None):
         self.config = config
         self.encoder = encoder.to(device)
         self.device = device
         prop = config.propagation
-        self.fusion = build_fusion(prop.fusion, prop.hand, prop.network).to(device).eval()
+        if fusion is None:
+            fusion = build_fusion(prop.fusion, prop.hand, prop.network)
+        self.fusion = fusion.to(device).eval()
         self._colorizer = None  # loaded on first use by the fill-in
 
     @classmethod
@@ -214,7 +219,10 @@ class VideoColorizer:
             config = get_config(name_or_path)
         if overrides:
             config = apply_overrides(config, overrides)
-        colorizer = cls(config, LuminanceEncoder(config.encoder), resolve_device(device))
+        prop = config.propagation
+        # Weights saved with the config replace the shipped ones: build without loading those.
+        fusion = build_fusion(prop.fusion, prop.hand, prop.network, pretrained=state is None)
+        colorizer = cls(config, LuminanceEncoder(config.encoder), resolve_device(device), fusion)
         if state is not None:
             colorizer._load_fusion_state(state, name_or_path)
         return colorizer

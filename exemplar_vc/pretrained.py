@@ -66,6 +66,8 @@ def save_pretrained(directory: str | os.PathLike, config: ColorizerConfig, state
 
 def is_pretrained_dir(path: str | os.PathLike) -> bool:
     """True when ``path`` is a folder holding a saved colorizer's ``config.json``."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"expected a variant name or a folder written by save_pretrained, got {type(path).__name__}")
     return (Path(path) / CONFIG_FILE).is_file()
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from ..io.stale import MARKER_NAME, write_marker
+
 __all__ = ["SegmentBuffer"]
 
 
@@ -34,6 +36,8 @@ class SegmentBuffer:
             return
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="exemplar_vc_segment_"))
+            # Names this process as the owner, so a later run can remove it after a kill -9.
+            write_marker(self._dir / MARKER_NAME)
         torch.save(item, self._dir / f"{self._spilled:08d}.pt")
         self._spilled += 1
 

@@ -50,20 +50,7 @@ class Case:
 # Findings in code this harness's author does not own, reported to its owners: a case whose
 # every problem matches one of these counts as "known" (the test slice passes it, the long
 # run counts it apart). Remove an entry once it is fixed; the slice then guards the fix.
-KNOWN_ISSUES: list[tuple[str, str]] = [
-    (
-        r"ValueError: expected upsample method .* at upsample\.py",
-        "config values are checked only where used: --set propagation.upsample=cubic fails deep in propagation/upsample.py (config_io/propagation)",
-    ),
-    (
-        r"TypeError .*expected str, bytes or os\.PathLike object, not \w+ at pathlib\.py",
-        "VideoColorizer.from_pretrained / colorize with a non-string name: TypeError from pretrained.is_pretrained_dir (pipeline/pretrained)",
-    ),
-    (
-        r"RuntimeError .*(device type at start of device string|Invalid device string).* at pipeline\.py",
-        "device='tpu' or 'cuda:abc': torch's RuntimeError from resolve_device (pipeline.py)",
-    ),
-]
+KNOWN_ISSUES: list[tuple[str, str]] = []
 
 
 def use_private_tempdir(folder: Path) -> str | None:
