@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import InputError
 from .keyframes import ShotConfig
 from .modeling.encoder import EncoderConfig
 from .modeling.fusion import HandFusionConfig
@@ -11,37 +12,51 @@ from .modeling.propagation_net import PropagationNetConfig
 
 __all__ = ["PropagationConfig", "ColorizerConfig"]
 
+FUSIONS = ("network", "hand")
+UPSAMPLERS = ("bilinear", "guided")
+
 
 @dataclass(frozen=True)
 class PropagationConfig:
     """Stage 2 settings.
 
     fusion: which fusion module makes each frame's colour (``modeling/fusion.py``):
-        "hand" (the hand-written rule, settings in ``hand``) or "network" (the trained
-        propagation network, settings in ``network``).
+        "network" (the trained propagation network, settings in ``network``; the default:
+        it beats the rule on held-out footage, benchmarks/README.md) or "hand" (the
+        hand-written rule, settings in ``hand``).
     upsample: chroma upsampling to full resolution, "bilinear" or "guided" (guided filter
         on the full-resolution L; radius in pixels, eps on L in [0, 1]). The default is
         the better of the two on real footage (benchmarks/upsampling.py).
     aligned_tolerance: mean gray-level difference (0..255) under which an exemplar is taken
         as the key frame's own colour version and its chroma is used pixel for pixel.
-    max_buffer_frames: frames of a segment kept in memory before the rest spill to disk.
+    max_buffer_frames: frames of a segment kept in memory before the rest spill to disk
+        (about 5 MB each for the network at the default working size; spilled frames
+        come back bit for bit).
     fill_in: where the confidence of the propagated colour is low, blend in the chroma of
         the image colorizer (``modeling/colorizer.py``): propagated colour alone at
         confidence >= fill_in_high, the colorizer's alone below fill_in_low, linear between.
         Off by default: the committed colorizer only slightly beats gray (benchmarks).
     """
 
-    fusion: str = "hand"
+    fusion: str = "network"
     hand: HandFusionConfig = field(default_factory=HandFusionConfig)
     network: PropagationNetConfig = field(default_factory=PropagationNetConfig)
     upsample: str = "bilinear"
     upsample_radius: int = 8
     upsample_eps: float = 1e-3
     aligned_tolerance: float = 2.0
-    max_buffer_frames: int = 256
+    max_buffer_frames: int = 64
     fill_in: bool = False
     fill_in_low: float = 0.3
     fill_in_high: float = 0.5
+
+    def __post_init__(self) -> None:
+        # Checked here, not where used: a bad value must fail before any work.
+        for name, value, allowed in (("fusion", self.fusion, FUSIONS), ("upsample", self.upsample, UPSAMPLERS)):
+            if value not in allowed:
+                raise InputError(f"expected propagation.{name} in {list(allowed)}, got {value!r}")
+        if self.max_buffer_frames < 1:
+            raise InputError(f"expected propagation.max_buffer_frames >= 1, got {self.max_buffer_frames}")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .config import ColorizerConfig
+from .config import ColorizerConfig, PropagationConfig
 from .errors import InputError
 
 __all__ = ["register_variant", "get_config", "available_variants"]
@@ -30,3 +30,5 @@ def get_config(name: str) -> ColorizerConfig:
 register_variant("default", lambda: ColorizerConfig(working_size=384))
 register_variant("fast", lambda: ColorizerConfig(working_size=256))
 register_variant("quality", lambda: ColorizerConfig(working_size=512))
+# The hand-written fusion rule (no trained weights), as before the network.
+register_variant("hand", lambda: ColorizerConfig(working_size=384, propagation=PropagationConfig(fusion="hand")))
