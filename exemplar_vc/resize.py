@@ -10,8 +10,10 @@ __all__ = ["gray_tensor", "rgb_tensor", "working_shape", "resize_short_side", "r
 
 
 def gray_tensor(gray: np.ndarray) -> torch.Tensor:
-    """(H, W) uint8 -> (1, 1, H, W) float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(gray)).float().div_(255.0)[None, None]
+    """(H, W) uint8 or uint16 (deep sources keep their precision) -> (1, 1, H, W) float32
+    in [0, 1]."""
+    scale = 65535.0 if gray.dtype == np.uint16 else 255.0
+    return torch.from_numpy(np.ascontiguousarray(gray)).float().div_(scale)[None, None]
 
 
 def rgb_tensor(rgb: np.ndarray) -> torch.Tensor:
