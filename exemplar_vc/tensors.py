@@ -15,11 +15,14 @@ exemplar assignment) reads one 8-bit copy of the clip, made in a single transfer
 frame's working-resolution luminance (8 bit) to the host; the ``hand`` rule does not.
 
 Streams skip stage 1: the exemplars are given per frame (``{frame: image}``) and colour
-never crosses ``shot_starts`` (default: one shot).
+never crosses ``shot_starts`` (default: one shot). An exemplar for frame 0 that is that
+frame's own colour version is used as such, like stage 1 does; exemplars of later frames
+are always matched by content (their frames have not arrived when the stream starts).
 """
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from dataclasses import dataclass
@@ -216,11 +219,17 @@ def stream_tensor(
     if found[0].frame < 0 or last >= n:
         raise InputError(f"expected exemplar frames in 0..{n - 1}, got {[e.frame for e in found]}")
     starts = sorted(set(int(s) for s in shot_starts) | {0})
-    plan = VideoPlan(n, starts, [KeyFrame(e.frame, None, starts.index(max(s for s in starts if s <= e.frame))) for e in found])
-    engine = colorizer._engine(plan, found, rgb_tensor=True)
     counted = _Counted(frames)
+    # Frame 0 is read before the engine starts, so an exemplar there that is the frame's own
+    # colour version is recognised as such (as stage 1 does); later anchors are matched.
+    first = next(counted, None)
+    if first is None:
+        raise InputError("expected at least one frame, got an empty stream")
+    first_gray = (unit_gray(first, "frame 0").squeeze() * 255.0).round_().to(torch.uint8).cpu().numpy()
+    keys = [KeyFrame(e.frame, first_gray if e.frame == 0 else None, starts.index(max(s for s in starts if s <= e.frame))) for e in found]
+    engine = colorizer._engine(VideoPlan(n, starts, keys), found, rgb_tensor=True)
     try:
-        for frame in engine.run(counted):
+        for frame in engine.run(itertools.chain([first], counted)):
             yield TensorFrame(frame.index, frame.rgb_tensor.to(counted.dtype), frame.confidence)
     except InputError:
         # The stream ended: normal after the last exemplar when the length was not given

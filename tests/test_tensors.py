@@ -73,6 +73,13 @@ def test_pull_stream_equals_whole_clip(colorizer, clip, reference):
     assert frames[0].confidence.dim() == 2
 
 
+def test_stream_recognises_frame_0s_own_colour(colorizer, clip, clip_rgb):
+    gray = torch.from_numpy(clip).float() / 255
+    whole = colorizer.colorize_tensor(gray, exemplars={0: clip_rgb[0]}, batch_size=1)
+    streamed = torch.stack([f.rgb for f in colorizer.stream_tensor(iter(gray), exemplars={0: clip_rgb[0]})])
+    assert (streamed - whole).abs().max() < 1e-6
+
+
 def test_push_stream_returns_frames_when_final(colorizer, clip, reference):
     gray = torch.from_numpy(clip).float() / 255
     stream = colorizer.tensor_stream({0: reference, 4: reference})
