@@ -80,3 +80,20 @@ def test_readme_states_the_install_facts():
     readme = (ROOT / "README.md").read_text()
     for fact in ("GB", "minutes", "download.pytorch.org/whl/cpu", "faiss-cpu", "Tested on", "LICENSE"):
         assert fact in readme, fact
+
+
+def test_report_shows_version_commit_and_settings_in_a_browser(tmp_path):
+    from exemplar_vc import __version__
+    from exemplar_vc.evaluation.report import write_index
+    from exemplar_vc.evaluation.results import EvalReport
+
+    settings = {"protocols": ["first-frame"], "colorizer": "default, working size 96", "machine": {"commit": "0123abcd", "torch": "2.14.1"}}
+    page = write_index(tmp_path, EvalReport([], settings))
+    text = page.read_text()
+    for expected in (__version__, "0123abcd", "first-frame", "working size 96", "machine: torch"):
+        assert expected in text
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it); the page was checked as text only")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert "<table class=\"run\">" in dom and "0123abcd" in dom and __version__ in dom

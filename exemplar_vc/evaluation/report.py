@@ -127,6 +127,17 @@ def write_clip_page(report_dir: str | os.PathLike, clip: ClipResult, gray: np.nd
     return f"{slug}/index.html"
 
 
+def _run_section(settings: dict) -> str:
+    """Version, commit and every setting of the run, as a two-column table."""
+    from .._version import __version__
+
+    machine = settings.get("machine") or {}
+    rows = [("exemplar_vc version", __version__), ("commit", machine.get("commit") or "unknown")]
+    rows += [(k, v) for k, v in settings.items() if k != "machine"] + [(f"machine: {k}", v) for k, v in machine.items() if k != "commit"]
+    cells = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<h2>Run</h2><table class='run'><tr><th>setting</th><th>value</th></tr>{cells}</table>"
+
+
 def write_index(report_dir: str | os.PathLike, report: EvalReport) -> Path:
     """Write ``<report_dir>/index.html``: overall table, per-clip table, links; also
     ``results.json`` and ``results.md`` beside it."""
@@ -143,7 +154,7 @@ def write_index(report_dir: str | os.PathLike, report: EvalReport) -> Path:
         clip_rows.append(([c.clip, c.protocol, "ground truth"], c.ground_truth))
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>exemplar-vc evaluation</title><style>{_CSS}</style></head><body>"
-        "<h1>exemplar-vc evaluation</h1><h2>Overall (mean over clips)</h2>"
+        f"<h1>exemplar-vc evaluation</h1>{_run_section(report.settings)}<h2>Overall (mean over clips)</h2>"
         f"{_html_table(overall_rows, ['protocol', 'method'])}<h2>Clips</h2><ul>{links}</ul>"
         f"{_html_table(clip_rows, ['clip', 'protocol', 'method'])}</body></html>"
     )
