@@ -6,11 +6,14 @@ with ``gpus_per_worker=1``) and feeds them from one queue:
 
 1. *plan* one task per film: stage 1, saved in the film's job folder (or the saved plan
    reloaded), and the list of segments left to do;
-2. *segments* of every planned film, longest first: a long film is spread over all
-   workers instead of occupying one;
-3. *assemble* each film as soon as its last segment is stored: on the workers when they
-   are CPU processes, as a separate one-CPU Ray task when they hold GPUs (encoding needs
-   no GPU).
+2. *segments* of the films in order, each film's longest first, on whichever worker is
+   free: a long film is spread over all workers instead of occupying one, and only a
+   film or two are in flight at a time (the next film is planned one film ahead);
+3. *assemble* each film as soon as its last segment is stored.
+
+Where workers hold GPUs, stage 1 and assembly (decoding, encoding: CPU work) run as
+separate one-CPU Ray tasks on the CPUs no worker holds, all plans at once; the GPU
+workers only colorize.
 
 Finished segments are files in the job folders on shared storage, written atomically,
 so nothing finished is lost when a worker dies: Ray restarts the actor
@@ -36,7 +39,8 @@ from ..jobs.atomic import write_bytes_atomic
 from ..jobs.runner import Job
 from ._ray import require_ray
 from .inputs import JOBS_DIR, FilmSpec, find_films
-from .worker import FrameHook, SegmentWorker, assemble_film, model_payload
+from ..jobs.keys import colorizer_key
+from .worker import FrameHook, SegmentWorker, assemble_film, model_payload, plan_film_task
 
 __all__ = ["BatchOptions", "BatchResult", "FilmResult", "run_batch", "MANIFEST"]
 
@@ -57,8 +61,12 @@ class BatchOptions:
     segment_format: how finished segments are stored, "npy" or "png" (``jobs/store.py``).
     max_restarts / max_task_retries: how often a dead worker is restarted and its task
         retried before the batch gives up on it.
-    assemble_in_tasks: run assembly as separate one-CPU tasks (None: when workers hold
-        GPUs); only where the cluster has a CPU that no worker holds, else on the workers.
+    assemble_in_tasks: run stage 1 and assembly as separate one-CPU tasks (None: when
+        workers hold GPUs); only where the cluster has a CPU that no worker holds, else
+        on the workers.
+    keep_segments: keep each film's segments after its assembly (a new exemplar later
+        recomputes only the segments it touches); False deletes them (an archive's
+        segments would otherwise fill the disk: ``docs/long_films.md``).
     frame_hook: ``(film, segment, index)`` called in the worker after each stored frame.
     """
 
@@ -71,6 +79,7 @@ class BatchOptions:
     max_restarts: int = 3
     max_task_retries: int = 3
     assemble_in_tasks: bool | None = None
+    keep_segments: bool = True
     frame_hook: FrameHook | None = None
 
 
@@ -172,7 +181,7 @@ def run_batch(
             in_tasks = options.assemble_in_tasks if options.assemble_in_tasks is not None else options.gpus_per_worker > 0
             # Actors hold their CPUs for life: assembly tasks need one left over, or they would wait for ever.
             in_tasks = in_tasks and ray.cluster_resources().get("CPU", 0) - n * options.cpus_per_worker >= 1
-            _Scheduler(ray, specs, results, workers, in_tasks, options, manifest, started, progress).run()
+            _Scheduler(ray, specs, results, workers, in_tasks, options, manifest, started, progress, payload, colorizer_key(colorizer)).run()
     finally:
         for w in workers:
             try:
@@ -187,15 +196,22 @@ def run_batch(
 
 
 class _Scheduler:
-    """One queue over the workers: plans first, then assemblies, then segments longest
-    first. Ray places the actors, moves the weights and restarts dead workers; this only
-    decides what an idle actor does next."""
+    """One queue over the workers. Films are taken in order: a film's segments (longest
+    first) go before the next film's, so all workers share a long film and few films are
+    in flight at once (their segments wait on disk until assembled); the next film's plan
+    is taken one film early, so its segments are ready when the current film's run out.
+    With ``in_tasks``, plans and assemblies are plain one-CPU Ray tasks instead (GPU
+    workers only colorize): all plans are submitted at once and run on the spare CPUs.
+    Ray places the actors, moves the weights and restarts dead workers; this only decides
+    what an idle actor does next."""
 
     PLAN, ASSEMBLE, SEGMENT = 0, 1, 2
+    LOOKAHEAD = 1  # films planned ahead of the one being colorized
 
-    def __init__(self, ray, specs, results, workers, in_tasks, options, manifest, started, progress):
+    def __init__(self, ray, specs, results, workers, in_tasks, options, manifest, started, progress, payload=None, model_id=""):
         self.ray, self.results, self.options = ray, results, options
         self.specs = {s.name: s for s in specs}
+        self.rank = {s.name: i for i, s in enumerate(specs)}
         self.idle = list(workers)
         self.in_tasks = in_tasks
         self.manifest, self.started, self.progress = manifest, started, progress
@@ -205,12 +221,22 @@ class _Scheduler:
         self.left: dict[str, set] = {}
         self.keys: dict[str, list[str]] = {}
         self.seg_keys: dict[str, dict[tuple[int, int], str]] = {}
-        self.assemble_task = ray.remote(assemble_film).options(num_cpus=1, max_retries=options.max_task_retries) if in_tasks else None
-        for s in specs:
-            self._push(self.PLAN, 0, s.name, None)
+        self.assemble_task = self.plan_task = None
+        if in_tasks:
+            retries = options.max_task_retries
+            self.assemble_task = ray.remote(assemble_film).options(num_cpus=1, max_retries=retries)
+            plan_task = ray.remote(plan_film_task).options(num_cpus=1, max_retries=retries)
+            device = "cuda" if options.gpus_per_worker > 0 else "cpu"
+            for spec in specs:
+                f = plan_task.remote(payload, model_id, spec, options.segment_format, device)
+                self.running[f] = (self.PLAN, spec.name, None, None)
+        else:
+            for spec in specs:
+                self._push(self.PLAN, 0, spec.name, None)
 
     def _push(self, kind: int, size: int, film: str, payload: Any) -> None:
-        heapq.heappush(self.queue, (kind, -size, next(self.seq), film, payload))
+        rank = self.rank[film] - (self.LOOKAHEAD if kind == self.PLAN else 0)
+        heapq.heappush(self.queue, (rank, kind, -size, next(self.seq), film, payload))
 
     def _save(self) -> None:
         _write_manifest(self.manifest, [self.results[n] for n in self.specs], self.started)
@@ -224,14 +250,15 @@ class _Scheduler:
             self.progress(r)
 
     def _submit(self) -> None:
+        keep = self.options.keep_segments
         while self.queue:
-            kind, _, _, film, payload = self.queue[0]
+            _, kind, _, _, film, payload = self.queue[0]
             if self.results[film].status == "failed":
                 heapq.heappop(self.queue)
                 continue
             if kind == self.ASSEMBLE and self.in_tasks:
                 heapq.heappop(self.queue)
-                f = self.assemble_task.remote(self.specs[film], self.keys[film], self.options.segment_format)
+                f = self.assemble_task.remote(self.specs[film], self.keys[film], self.options.segment_format, keep)
                 self.running[f] = (kind, film, payload, None)
                 continue
             if not self.idle:
@@ -242,7 +269,7 @@ class _Scheduler:
             if kind == self.PLAN:
                 f = w.plan.remote(spec)
             elif kind == self.ASSEMBLE:
-                f = w.assemble.remote(spec, self.keys[film])
+                f = w.assemble.remote(spec, self.keys[film], keep)
             else:
                 f = w.colorize.remote(spec, payload[0], payload[1])
             self.running[f] = (kind, film, payload, w)

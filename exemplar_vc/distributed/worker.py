@@ -22,7 +22,7 @@ from ..jobs.store import CorruptSegment
 from ..propagation.segments import Segment
 from .inputs import FilmSpec
 
-__all__ = ["SegmentWorker", "model_payload", "build_colorizer", "assemble_film"]
+__all__ = ["SegmentWorker", "model_payload", "build_colorizer", "plan_film", "plan_film_task", "assemble_film"]
 
 # (film name, segment, frame index) after each stored frame: monitoring, fault-injection tests.
 FrameHook = Callable[[str, Segment, int], None]
@@ -63,8 +63,9 @@ def _keys_digest(keys: list[str]) -> str:
     return data_sha256(keys)
 
 
-def assemble_film(spec: FilmSpec, keys: list[str], segment_format: str = "npy") -> dict:
-    """Write ``spec``'s output from its stored segments (``keys`` in segment order)."""
+def assemble_film(spec: FilmSpec, keys: list[str], segment_format: str = "npy", keep_segments: bool = True) -> dict:
+    """Write ``spec``'s output from its stored segments (``keys`` in segment order); with
+    ``keep_segments`` False, delete them once the output is published."""
     try:
         job = Job(spec.job, segment_format)
         stage1 = load_plan(spec.job, spec.input)
@@ -83,10 +84,44 @@ def assemble_film(spec: FilmSpec, keys: list[str], segment_format: str = "npy") 
             return {"ok": False, "redo": [e.record.segment.to_dict()]}
         store.prune({(s.start, s.end, k) for s, k in zip(segments, keys)})
         store.clean_stale()  # what workers killed mid-segment on this host left
+        if not keep_segments:
+            store.prune(set())  # the film is done: its segments go (a later change recomputes it all)
         job.write_info(segment_format=segment_format, assembled={"output": os.fspath(Path(spec.output)), "keys": _keys_digest(keys)})
         return {"ok": True, "frames": len(result)}
     except (ExemplarVCError, OSError) as e:
         return _error(e)
+
+
+def plan_film(colorizer, key: str, spec: FilmSpec, segment_format: str = "npy") -> dict:
+    """Stage 1 of a film (or its saved plan, updated with the spec's exemplars); which
+    segments are left to do, and whether its output is already up to date. ``key``:
+    ``colorizer_key`` of the workers that will colorize."""
+    try:
+        job = Job(spec.job, segment_format)
+        with job.lock():
+            stage1 = prepare_plan(colorizer, spec.input, spec.exemplar_source(), job, resume=True)
+        store = job.store()
+        store.clean_stale()
+        keys = segment_keys(stage1, key)
+        ordered = [keys[s] for s in stage1.segments]
+        assembled = job.info().get("assembled") or {}
+        up_to_date = assembled.get("keys") == _keys_digest(ordered) and assembled.get("output") == os.fspath(Path(spec.output)) and Path(spec.output).exists()
+        todo = [s.to_dict() for s in stage1.segments if store.record(s, keys[s]) is None]
+        return {"ok": True, "keys": ordered, "segments": [s.to_dict() for s in stage1.segments], "todo": todo, "up_to_date": up_to_date, "frames": stage1.plan.num_frames}
+    except (ExemplarVCError, OSError) as e:
+        return _error(e)
+
+
+_CPU_COLORIZER: list = []  # [(model id, colorizer)]: one per task process, reused by later tasks
+
+
+def plan_film_task(payload: dict, model_id: str, spec: FilmSpec, segment_format: str, device_type: str) -> dict:
+    """``plan_film`` as a plain CPU task (beside GPU workers): the model is built on the
+    CPU once per process; segment keys name the workers' ``device_type``."""
+    if not _CPU_COLORIZER or _CPU_COLORIZER[0][0] != model_id:
+        _CPU_COLORIZER[:] = [(model_id, build_colorizer(payload, "cpu"))]
+    colorizer = _CPU_COLORIZER[0][1]
+    return plan_film(colorizer, colorizer_key(colorizer, device_type), spec, segment_format)
 
 
 class SegmentWorker:
@@ -127,22 +162,7 @@ class SegmentWorker:
         return entry
 
     def plan(self, spec: FilmSpec) -> dict:
-        """Stage 1 of a film (or its saved plan, updated with the spec's exemplars); which
-        segments are left to do, and whether its output is already up to date."""
-        try:
-            job = Job(spec.job, self.segment_format)
-            with job.lock():
-                stage1 = prepare_plan(self.colorizer, spec.input, spec.exemplar_source(), job, resume=True)
-            store = job.store()
-            store.clean_stale()
-            keys = segment_keys(stage1, self.key)
-            ordered = [keys[s] for s in stage1.segments]
-            assembled = job.info().get("assembled") or {}
-            up_to_date = assembled.get("keys") == _keys_digest(ordered) and assembled.get("output") == os.fspath(Path(spec.output)) and Path(spec.output).exists()
-            todo = [s.to_dict() for s in stage1.segments if store.record(s, keys[s]) is None]
-            return {"ok": True, "keys": ordered, "segments": [s.to_dict() for s in stage1.segments], "todo": todo, "up_to_date": up_to_date, "frames": stage1.plan.num_frames}
-        except (ExemplarVCError, OSError) as e:
-            return _error(e)
+        return plan_film(self.colorizer, self.key, spec, self.segment_format)
 
     def colorize(self, spec: FilmSpec, segment: dict, key: str) -> dict:
         """Colorize and store one segment (nothing when it is already stored with ``key``:
@@ -165,5 +185,5 @@ class SegmentWorker:
         except (ExemplarVCError, OSError) as e:
             return _error(e)
 
-    def assemble(self, spec: FilmSpec, keys: list[str]) -> dict:
-        return assemble_film(spec, keys, self.segment_format)
+    def assemble(self, spec: FilmSpec, keys: list[str], keep_segments: bool = True) -> dict:
+        return assemble_film(spec, keys, self.segment_format, keep_segments)

@@ -30,8 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["colorizer_key", "segment_keys", "anchors_of"]
 
 
-def colorizer_key(colorizer: "VideoColorizer") -> str:
-    """SHA-256 of the config, the fusion weights, the library version and the device type."""
+def colorizer_key(colorizer: "VideoColorizer", device_type: str | None = None) -> str:
+    """SHA-256 of the config, the fusion weights, the library version and the device type
+    (``device_type``: that of the processes that will colorize, default the colorizer's)."""
     from ..config_io import config_to_dict
 
     return data_sha256(
@@ -39,7 +40,7 @@ def colorizer_key(colorizer: "VideoColorizer") -> str:
             "config": config_to_dict(colorizer.config),
             "fusion": state_sha256(colorizer.fusion.state_dict()),
             "version": __version__,
-            "device": colorizer.device.type,
+            "device": device_type or colorizer.device.type,
         }
     )
 

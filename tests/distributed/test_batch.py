@@ -118,8 +118,13 @@ def test_a_worker_killed_mid_segment_is_retried_and_nothing_finished_is_redone(l
 def test_cli_batch_writes_every_film(local_ray, archive, singles, tmp_path, capsys):
     from exemplar_vc.cli.main import main
 
-    assert main(["batch", str(archive), "-o", str(tmp_path / "out"), "--workers", "2", "--working-size", str(WORKING_SIZE)]) == 0
+    args = ["batch", str(archive), "-o", str(tmp_path / "out"), "--workers", "2", "--working-size", str(WORKING_SIZE), "--discard-segments"]
+    assert main(args) == 0
     err = capsys.readouterr().err
     assert "3 of 3 films done" in err and "b: done (12 frames, 3 segments colorized, 0 reused)" in err
     for name in FILMS:
         assert (tmp_path / "out" / f"{name}.mp4").read_bytes() == singles[name], name
+        assert list((tmp_path / "out" / ".jobs" / name / "segments").iterdir()) == []  # --discard-segments
+    assert main(args) == 0  # again: every film is up to date, nothing to compute
+    err = capsys.readouterr().err
+    assert "3 of 3 films done" in err and "b: up to date" in err
