@@ -97,3 +97,25 @@ def test_report_shows_version_commit_and_settings_in_a_browser(tmp_path):
         pytest.skip("chromium is not installed (.ci/run installs it); the page was checked as text only")
     dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
     assert "<table class=\"run\">" in dom and "0123abcd" in dom and __version__ in dom
+
+
+# -- the install --------------------------------------------------------------------------
+def test_python_m_exemplar_vc_is_the_command():
+    from exemplar_vc import __version__
+
+    done = subprocess.run([sys.executable, "-m", "exemplar_vc", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"exemplar-vc {__version__}"
+
+
+def test_packaging_metadata():
+    import tomllib
+
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = meta["dependencies"]
+    torch_dep = next(d for d in deps if d.startswith("torch") and not d.startswith("torchvision"))
+    assert "==" not in torch_dep and ">=" in torch_dep  # a range, not a pin
+    assert not any(d.startswith("einops") for d in deps)
+    faiss = [d for group in [deps, *meta["optional-dependencies"].values()] for d in group if d.startswith("faiss")]
+    assert faiss == ["faiss-cpu"]  # one FAISS at a time: the GPU build replaces it
+    assert meta["license"] == "Apache-2.0" and "Apache License" in (ROOT / "LICENSE").read_text()
+    assert (ROOT / "exemplar_vc" / "py.typed").is_file()

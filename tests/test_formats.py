@@ -287,3 +287,12 @@ def test_cli_codec_flag(tmp_path, deep_folder, clip_rgb):
     assert main(["colorize", str(folder), "-o", str(out), "--exemplar", f"0={ref}", "--codec", "png16", "--working-size", "96", "--device", "cpu", "-q"]) == 0
     frames = sorted(out.iterdir())
     assert len(frames) == len(gray) and cv2.imread(str(frames[0]), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+
+
+def test_module_doctests():
+    import doctest
+
+    import exemplar_vc.io.formats as formats
+
+    result = doctest.testmod(formats)
+    assert result.attempted > 0 and result.failed == 0

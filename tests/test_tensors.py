@@ -129,3 +129,12 @@ def test_output_stays_on_the_input_device(device, clip, reference):
     out = model.colorize_tensor(gray[:, None], exemplars={0: reference})
     assert out.device == gray.device and out.shape == (len(clip), 3) + clip.shape[1:]
     assert 0 <= float(out.min()) and float(out.max()) <= 1
+
+
+def test_module_doctests():
+    import doctest
+
+    import exemplar_vc.tensors as tensors
+
+    result = doctest.testmod(tensors)
+    assert result.attempted > 0 and result.failed == 0
