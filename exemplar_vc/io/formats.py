@@ -338,7 +338,7 @@ def read_av_image(path: Path) -> tuple[np.ndarray, int]:
             if depth <= 8:
                 return frame.to_ndarray(format="rgb24"), 8
             return frame_rgb(frame, depth), (32 if depth == 32 else 16)
-    except (av.error.FFmpegError, OSError, UnicodeDecodeError, StopIteration) as e:
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
         raise InputError(f"expected an image frame, could not decode {str(path)!r}: {e}") from e
 
 

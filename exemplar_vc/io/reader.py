@@ -213,9 +213,12 @@ def _open_file(path: Path) -> FrameSource:
         fps = Fraction(rate) if rate else DEFAULT_FPS
         n = int(stream.frames) or None
         has_audio = bool(container.streams.audio)
-        context = stream.codec_context
-        depth = stream_bit_depth(getattr(context, "format", None))
-        color = ColorTags.from_av(context)
+        try:  # what the codec context says (a damaged header: 8 bits, no tags)
+            context = stream.codec_context
+            depth = stream_bit_depth(getattr(context, "format", None))
+            color = ColorTags.from_av(context)
+        except Exception:
+            depth, color = 8, None
     return FrameSource("video", (h, w), fps=fps, num_frames=n, path=path, has_audio=has_audio, bit_depth=depth, color=color)
 
 

@@ -251,8 +251,6 @@ class FrameWriter:
             raise InputError("expected an open writer, but it was already closed or aborted")
         if not isinstance(rgb, np.ndarray) or rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.uint8, np.uint16):
             raise InputError(f"expected (H, W, 3) uint8 or uint16 RGB, got {getattr(rgb, 'shape', type(rgb).__name__)} {getattr(rgb, 'dtype', '')}".rstrip())
-        if self.timestamps is not None and self.count >= len(self.timestamps[0]):
-            raise InputError(f"expected at most {len(self.timestamps[0])} frames (one per timestamp), got more")
         if self._size is None:
             if min(rgb.shape[:2]) < 1:
                 raise InputError(f"expected a frame of at least 1x1 pixels, got {rgb.shape[1]}x{rgb.shape[0]}")
@@ -333,8 +331,10 @@ class FrameWriter:
         if self.timestamps is None:
             frame.pts = self.count
             frame.time_base = Fraction(1) / self.fps
-        else:
-            frame.pts = int(self.timestamps[0][self.count])
+        else:  # past the last timestamp (a container that listed fewer): its last step on
+            pts = self.timestamps[0]
+            step = pts[-1] - pts[-2] if len(pts) > 1 else 1
+            frame.pts = int(pts[self.count]) if self.count < len(pts) else int(pts[-1] + step * (self.count - len(pts) + 1))
             frame.time_base = self.timestamps[1]
 
     def _write_master(self, rgb: np.ndarray) -> None:
