@@ -99,7 +99,8 @@ class Stage1Plan:
 class ColorizationResult:
     """What a colorization produced.
 
-    frames: (T, H, W, 3) uint8 sRGB, or None when the frames were written straight to disk.
+    frames: (T, H, W, 3) uint8 sRGB (uint16 for an input of 10-16 bits or float), or None
+        when the frames were written straight to disk.
     confidence: (T, h, w) float32 in [0, 1] at the feature grid: how well each position
         matched an exemplar or its neighbour (low means the colour is a guess); None when
         the frames were written straight to disk (it would grow with the video's length).
@@ -111,6 +112,9 @@ class ColorizationResult:
     keyframes: per key frame, which source coloured it ("user", "retrieval", "colorizer"
         or "none"); ``unmatched_keyframes`` lists those the user's images and the bank
         left without a trustworthy exemplar.
+    audio_from, color, timestamps: the input file whose audio ``save`` copies, the input's
+        colour tags (``io.formats.ColorTags``, None: BT.709) and its timestamps when its
+        frame rate is variable (``(pts, time_base)``, else None).
     """
 
     frames: np.ndarray | None
