@@ -120,8 +120,14 @@ def _decode_video(path: Path, gray: bool, size: tuple[int, int], bit_depth: int 
                 if rgb.shape[:2] != size:
                     raise InputError(f"expected every frame of {str(path)!r} to be {size[1]}x{size[0]}, got {rgb.shape[1]}x{rgb.shape[0]}")
                 yield rgb_to_gray(rgb) if gray else rgb
+        except InputError:
+            raise
         except av.error.FFmpegError as e:
             raise InputError(f"expected a valid video stream in {str(path)!r}, decoding failed: {e}") from e
+        except ValueError as e:  # a deep frame PyAV cannot convert (formats.py)
+            if bit_depth <= 8:
+                raise
+            raise InputError(f"expected a decodable {bit_depth}-bit video stream in {str(path)!r}, converting a frame failed: {e}") from e
 
 
 def _read_raw(path: Path) -> np.ndarray:
