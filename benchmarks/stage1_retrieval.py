@@ -152,7 +152,7 @@ def assignment_case(bank_cfg: BankConfig, encoder, video_frames: list[np.ndarray
                 wrong += 1
         return {"right": right, "wrong": wrong, "refused": refused, "refused_without_own_photo": refused_right, "key_frames_with_own_photo": sum(k.shot in truth_shot_of_photo for k in keys)}
 
-    old = {k.index: (photo_of_entry[h[0].entry.id] if h and h[0].score >= 0.5 else None) for k, h in zip(keys, hits)}
+    old = {k.index: (photo_of_entry[h[0].entry.id] if h and h[0].score >= 0.5 else None) for k, h in zip(keys, hits)}  # the rule before issue 10
     out["old_rule_best_above_0.5"] = score(old)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -171,6 +171,7 @@ def main() -> None:
     ap.add_argument("--pca", action="store_true", help="force the bank's PCA (whiten_min=2) to measure it")
     ap.add_argument("--hubness", default="csls", choices=["csls", "none"])
     ap.add_argument("--skip-assignment", action="store_true")
+    ap.add_argument("--assignment-only", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -194,6 +195,8 @@ def main() -> None:
     bank._search_index()
     report = {"machine": machine(), "commit": commit(), "bank": {**build, "images": len(bank), "config": str(config), "index": bank.index_kind}}
 
+    if args.assignment_only:
+        queries = {}
     descs = {c: [bank.describe(g) for _, g in qs] for c, qs in queries.items()}
     # 1. near-identical
     near = {"global": [], "rerank": []}
@@ -212,14 +215,14 @@ def main() -> None:
             _, rows10 = bank.search_vectors(d[None], 10)
             top_n10[rows10[0][rows10[0] >= 0]] += 1
             n_q += 1
-    report["near_identical"] = {
+    report["near_identical"] = {} if not n_q else {
         "queries": n_q,
         "distractor_photos": sum(clip_of(e.path) == "imagenet" for e in bank.entries),
         "top1_global": float(np.mean(near["global"])),
         "top1_rerank": float(np.mean(near["rerank"])),
         "s_per_query_incl_rerank": (time.perf_counter() - t0) / max(n_q, 1),
     }
-    report["hubness"] = {"n10_skewness": skewness(top_n10), "max_n10": int(top_n10.max()), "share_of_bank_never_in_a_top10": float((top_n10 == 0).mean())}
+    report["hubness"] = {} if not n_q else {"n10_skewness": skewness(top_n10), "max_n10": int(top_n10.max()), "share_of_bank_never_in_a_top10": float((top_n10 == 0).mean())}
     print(report["near_identical"], report["hubness"], file=sys.stderr, flush=True)
 
     # 2. semantic
@@ -249,7 +252,7 @@ def main() -> None:
             if neg:
                 dense_wrong.append(max(neg))
     sem = {}
-    for mode in ("global", "rerank"):
+    for mode in ("global", "rerank") if per_group else ():
         allq = [x for r in per_group.values() for x in r[mode]]
         sem[f"top3_{mode}_micro"] = float(np.mean(allq))
         sem[f"top3_{mode}_macro"] = float(np.mean([np.mean(r[mode]) for r in per_group.values()]))

@@ -30,9 +30,11 @@ from .rerank import MIN_MATCH_SCORE
 
 __all__ = ["AssignmentRule", "Decision", "assign", "warn_unserved", "MIN_MARGIN", "MAX_TOLERANCE"]
 
-# See benchmarks/README.md, "Dense score calibration", for the measurements behind these.
+# See benchmarks/README.md, "Dense score calibration", for the measurements behind these:
+# on bikes.mp4 the right photos beat the runner-up by 0.18-0.33, while two wrong photos
+# tied within 0.01; a photo offered to another shot scored 0.21-0.24 below its own shot.
 MIN_MARGIN = 0.02
-MAX_TOLERANCE = 0.06
+MAX_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)

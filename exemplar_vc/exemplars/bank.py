@@ -54,6 +54,8 @@ OLD_FORMATS = {"exemplar_vc.bank/1": "format 1 searched a texture embedding that
 # Dense features kept per bank image for re-ranking, at most: ~0.25 MB each at the default
 # re-rank size (176 channels x 16 x 22 cells), so the cache stays under ~0.3 GB.
 DENSE_CACHE_ENTRIES = 1024
+# Rows projected to the search space at a time.
+PROJECT_CHUNK = 65536
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ class ReferenceBank:
         self._space: np.ndarray | None = None  # (N, d + 1) search vectors, CSLS column last
         self._index = None  # CPU index (saved)
         self._searcher = None  # the same on the GPUs when FAISS sees any, else the CPU index
+        self._rows: dict[int, int] | None = None  # entry id -> row
         self._next_id = 0
         self._dense_cache: dict[int, object] = {}
         self._in_memory: dict[int, np.ndarray] = {}  # id -> (H, W, 3) uint8 RGB (add_images)
@@ -233,7 +236,7 @@ class ReferenceBank:
         self._invalidate()
 
     def _invalidate(self) -> None:
-        self._index = self._searcher = self._space = None
+        self._index = self._searcher = self._space = self._rows = None
         self.whitening = self.penalties = None
 
     def add_vectors(self, vectors: np.ndarray, paths: Sequence[str]) -> None:
@@ -271,11 +274,16 @@ class ReferenceBank:
         return self.config.index_kind or index_kind_for(len(self))
 
     def _project(self, descriptors: np.ndarray) -> np.ndarray:
-        """(N, D) descriptors -> (N, d) unit vectors of the search space."""
-        x = np.asarray(descriptors, dtype=np.float32)
-        if self.whitening is not None:
-            return self.whitening(x)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        """(N, D) descriptors -> (N, d) float32 unit vectors of the search space, in chunks
+        (a million float16 descriptors never exist as float32 at once)."""
+        out = np.empty((len(descriptors), self.whitening.dim if self.whitening is not None else descriptors.shape[1]), np.float32)
+        for start in range(0, len(descriptors), PROJECT_CHUNK):
+            x = np.asarray(descriptors[start : start + PROJECT_CHUNK], dtype=np.float32)
+            if self.whitening is not None:
+                out[start : start + PROJECT_CHUNK] = self.whitening(x)
+            else:
+                out[start : start + PROJECT_CHUNK] = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return out
 
     def _fit(self) -> None:
         """Fit the PCA (when the bank is big enough) and the CSLS penalties."""
@@ -333,8 +341,9 @@ class ReferenceBank:
 
     def same_picture(self, a: SearchHit, b: SearchHit, cosine: float) -> bool:
         """Whether two entries' descriptors are at least ``cosine`` similar (near copies)."""
-        rows = {e.id: i for i, e in enumerate(self.entries)}
-        va, vb = self._project(self.vectors[[rows[a.entry.id], rows[b.entry.id]]])
+        if self._rows is None:
+            self._rows = {e.id: i for i, e in enumerate(self.entries)}
+        va, vb = self._project(self.vectors[[self._rows[a.entry.id], self._rows[b.entry.id]]])
         return float(va @ vb) >= cosine
 
     def rerank(self, gray: np.ndarray, hits: Sequence[SearchHit]) -> list[SearchHit]:

@@ -21,9 +21,13 @@ __all__ = ["dense_features", "match_score", "DENSE_SIZE", "MIN_MATCH_SCORE"]
 # to compare layouts part by part, small enough to score several candidates per key frame.
 DENSE_SIZE = 128
 # The dense score an image must reach to be trusted as a key frame's exemplar, the same for
-# the user's images and for a bank (``assign.py``). Calibrated on measured scores
-# (benchmarks/README.md, Stage 1, "Dense score calibration").
-MIN_MATCH_SCORE = 0.5
+# the user's images and for a bank (``assign.py``). Measured (benchmarks/README.md, Stage 1,
+# "Dense score calibration"): the right image of the same shot scores 0.80 or more (5th
+# percentile; median 0.93), a photo of another shot of the same film 0.51-0.61, the best
+# wrong photo among a semantic query's candidates 0.54-0.62 (5th-95th percentile). 0.65
+# sits between. A photo merely of the same *kind* of scene scores like a wrong one (median
+# 0.59), so the dense score cannot vouch for it and it is not trusted automatically.
+MIN_MATCH_SCORE = 0.65
 
 
 @torch.no_grad()

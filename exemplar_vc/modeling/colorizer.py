@@ -85,13 +85,18 @@ def gated_fill(ab: torch.Tensor, confidence: torch.Tensor, prior_ab: torch.Tenso
 class ChromaDecoderConfig:
     """in_channels: encoder feature channels. width: hidden channels. dilations: one 3x3
     conv block per entry (dilation grows the receptive field, as in Zhang et al.'s conv5-6).
-    num_bins: Q. temperature: annealed-mean temperature."""
+    num_bins: Q. temperature: annealed-mean temperature (training/train_colorizer.py picks
+    it on validation photos). global_context: add an image-wide context vector (the mean
+    feature through a linear layer) after the first block, as the fusion layer of Iizuka,
+    Simo-Serra & Ishikawa, "Let there be Color!" (SIGGRAPH 2016): whether a scene is
+    outdoors or indoors tints every region of it."""
 
     in_channels: int = 176
     width: int = 128
     dilations: tuple[int, ...] = (1, 2, 4, 1)
     num_bins: int = 0
     temperature: float = 0.38
+    global_context: bool = False
 
 
 class ChromaDecoder(nn.Module):
@@ -106,12 +111,17 @@ class ChromaDecoder(nn.Module):
             layers += [nn.Conv2d(c, config.width, 3, padding=d, dilation=d), nn.BatchNorm2d(config.width), nn.ReLU(inplace=True)]
             c = config.width
         self.body = nn.Sequential(*layers)
+        self.context = nn.Linear(config.in_channels, config.width) if config.global_context else None
         self.head = nn.Conv2d(config.width, config.num_bins, 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.dim() != 4 or features.shape[1] != self.config.in_channels:
             raise ValueError(f"expected features of shape (B, {self.config.in_channels}, h, w), got {tuple(features.shape)}")
-        return self.head(self.body(features))
+        if self.context is None:
+            return self.head(self.body(features))
+        x = self.body[:3](features)  # the first block
+        x = x + torch.relu(self.context(features.mean(dim=(2, 3))))[:, :, None, None]
+        return self.head(self.body[3:](x))
 
 
 class ImageColorizer(nn.Module):
@@ -129,11 +139,11 @@ class ImageColorizer(nn.Module):
         self.name = name
 
     @classmethod
-    def build(cls, encoder: LuminanceEncoder | None = None, width: int = 128) -> "ImageColorizer":
+    def build(cls, encoder: LuminanceEncoder | None = None, width: int = 128, global_context: bool = False) -> "ImageColorizer":
         """Randomly initialised decoder on ``encoder`` (default: pretrained Lite0)."""
         encoder = encoder if encoder is not None else LuminanceEncoder()
         bins = ab_bins()
-        cfg = ChromaDecoderConfig(in_channels=encoder.channels, width=width, num_bins=len(bins))
+        cfg = ChromaDecoderConfig(in_channels=encoder.channels, width=width, num_bins=len(bins), global_context=global_context)
         return cls(encoder, ChromaDecoder(cfg), bins)
 
     @classmethod
