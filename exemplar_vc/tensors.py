@@ -168,7 +168,7 @@ def colorize_tensor(
     unit = unit_gray(gray).to(colorizer.device)  # (T, 1, H, W) float32 in [0, 1]
     # Stage 1 on one 8-bit host copy (shots, key frames and exemplar matching work on 8 bits).
     u8 = (unit[:, 0] * 255.0).round_().to(torch.uint8).cpu().numpy()
-    stage1 = colorizer.plan(u8, exemplars, auto_fill=auto_fill)
+    stage1 = colorizer.plan(u8, exemplars, auto_fill=auto_fill, progress=progress)
     engine = colorizer._engine(stage1.plan, stage1.exemplars, rgb_tensor=True, video=unit, batch_size=batch_size)
     t, _, h, w = unit.shape
     out = torch.empty((t, 3, h, w), dtype=_out_dtype(gray.dtype), device=colorizer.device)

@@ -296,3 +296,15 @@ def test_module_doctests():
 
     result = doctest.testmod(formats)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("name, suffix", [("h264", ".mp4"), ("ffv1", ".mkv"), ("h264-444", ".mkv"), ("prores4444", ".mov")])
+def test_same_frames_same_bytes(tmp_path, name, suffix):
+    rgb = smooth_rgb16(4)
+    data = []
+    for k in range(2):
+        with open_writer(tmp_path / f"{k}{suffix}", 24, codec=name) as w:
+            for f in rgb:
+                w.write(f)
+        data.append((tmp_path / f"{k}{suffix}").read_bytes())
+    assert data[0] == data[1]

@@ -344,7 +344,8 @@ class FrameWriter:
         codec = self.codec
         if self._container is None:
             h, w = rgb.shape[:2]
-            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()])
+            # bitexact: no random Matroska segment UID or muxing date, same frames -> same bytes
+            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()], options={"fflags": "+bitexact"})
             stream = self._container.add_stream(codec.encoder, rate=self.fps)
             stream.width, stream.height = w + (w % 2), h + (h % 2)
             stream.pix_fmt = codec.pix_fmt
