@@ -300,8 +300,8 @@ def _convert(frame: Any, fmt: str) -> np.ndarray:
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """Linear light -> sRGB-encoded values in [0, 1] (IEC 61966-2-1 transfer), clipped.
 
-    >>> [round(float(v), 4) for v in srgb_encode(np.array([0.0, 0.0031308, 1.0, 4.0], np.float32))]
-    [0.0, 0.0404, 1.0, 1.0]
+    >>> print(*(round(float(v), 4) for v in srgb_encode(np.array([0.0, 0.0031308, 1.0, 4.0], np.float32))))
+    0.0 0.0404 1.0 1.0
     """
     x = np.clip(np.nan_to_num(linear.astype(np.float32), nan=0.0), 0.0, 1.0)
     # IEC 61966-2-1 (sRGB), section 5.2
