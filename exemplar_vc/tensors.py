@@ -275,9 +275,10 @@ class _Failed:
 class TensorStream:
     """Push frames, receive frames: for pipelines that call you once per frame.
 
-    >>> # stream = colorizer.tensor_stream({0: reference})
-    >>> # for gray in frames: done += stream.push(gray)   # frames whose colour is final
-    >>> # done += stream.close()                           # the rest
+        stream = colorizer.tensor_stream({0: reference})
+        for gray in frames:
+            done += stream.push(gray)   # the frames whose colour is now final
+        done += stream.close()          # the rest
 
     ``push`` returns the ``TensorFrame``s that became final with that frame (often none
     between two exemplars, then all of them at once); ``close`` ends the stream and returns
