@@ -17,7 +17,7 @@ from ..errors import ExemplarVCError
 from ..jobs.digest import data_sha256
 from ..jobs.keys import colorizer_key, segment_keys
 from ..jobs.plan_io import PLAN_FILE, load_plan
-from ..jobs.runner import Job, assemble, colorize_segments, prepare_plan
+from ..jobs.runner import Job, SegmentEngines, assemble, colorize_segments, prepare_plan
 from ..jobs.store import CorruptSegment
 from ..propagation.segments import Segment
 from .inputs import FilmSpec
@@ -148,14 +148,14 @@ class SegmentWorker:
         return os.getpid()
 
     def _film(self, spec: FilmSpec):
-        """(stage1, engine, store) of a film, cached while its plan file is unchanged."""
+        """(stage1, engines, store) of a film, cached while its plan file is unchanged."""
         st = (Path(spec.job) / PLAN_FILE).stat()
         key = (spec.job, st.st_mtime_ns, st.st_size)
         if key in self._films:
             self._films.move_to_end(key)
             return self._films[key]
         stage1 = load_plan(spec.job, spec.input)
-        entry = (stage1, self.colorizer._engine(stage1.plan, stage1.exemplars), Job(spec.job, self.segment_format).store())
+        entry = (stage1, SegmentEngines(self.colorizer, stage1), Job(spec.job, self.segment_format).store())
         self._films[key] = entry
         while len(self._films) > _FILMS_CACHED:
             self._films.popitem(last=False)
@@ -168,7 +168,7 @@ class SegmentWorker:
         """Colorize and store one segment (nothing when it is already stored with ``key``:
         a retried task does not redo a finished segment)."""
         try:
-            stage1, engine, store = self._film(spec)
+            stage1, engines, store = self._film(spec)
             seg = Segment(**segment)
             if store.record(seg, key) is not None:
                 return {"ok": True, "computed": False, "segment": segment}
@@ -179,7 +179,7 @@ class SegmentWorker:
                 def hook(s: Segment, i: int, name: str = spec.name) -> None:
                     user_hook(name, s, i)
 
-            for _ in colorize_segments(engine, stage1, [seg], store, {seg: key}, hook):
+            for _ in colorize_segments(engines, stage1, [seg], store, {seg: key}, hook):
                 pass
             return {"ok": True, "computed": True, "segment": segment, "pid": os.getpid()}
         except (ExemplarVCError, OSError) as e:

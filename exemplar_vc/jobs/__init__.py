@@ -11,7 +11,7 @@ from .digest import data_sha256, file_sha256, pixels_sha256
 from .frames import VideoIndex, gray_frames_from, index_video
 from .keys import colorizer_key, segment_keys
 from .plan_io import load_plan, plan_from_json, plan_to_json, save_plan, source_signature
-from .runner import Job, JobResult, assemble, colorize_segments, consecutive_runs, run_job, update_exemplars
+from .runner import Job, JobResult, SegmentEngines, assemble, colorize_segments, consecutive_runs, run_job, update_exemplars
 from .store import FORMATS, CorruptSegment, SegmentRecord, SegmentStore
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "run_job",
     "update_exemplars",
     "colorize_segments",
+    "SegmentEngines",
     "assemble",
     "consecutive_runs",
     "SegmentStore",

@@ -39,7 +39,7 @@ from .keys import colorizer_key, segment_keys
 from .plan_io import PLAN_FILE, load_plan, save_plan
 from .store import FORMATS, SEGMENTS_DIR, CorruptSegment, SegmentRecord, SegmentStore
 
-__all__ = ["Job", "JobResult", "run_job", "update_exemplars", "colorize_segments", "assemble", "consecutive_runs", "FrameHook"]
+__all__ = ["Job", "JobResult", "run_job", "update_exemplars", "colorize_segments", "SegmentEngines", "assemble", "consecutive_runs", "FrameHook"]
 
 JOB_FILE = "job.json"
 JOB_FORMAT = "exemplar_vc.job"
@@ -159,23 +159,66 @@ def consecutive_runs(segments: Iterable[Segment]) -> list[list[Segment]]:
     return runs
 
 
+class SegmentEngines:
+    """Stage-2 engines that hold only the exemplars a segment needs, so memory does not
+    grow with the number of exemplars: a segment with a left anchor gets an engine
+    prepared with its one or two anchors (the segment is cut the same way from them:
+    ``plan_segments`` places its bounds from the anchors inside it and the shot's ends,
+    and its frames depend on nothing else, ``keys.py``). Segments with no left anchor
+    match every exemplar of the video and share one engine holding them all, built when
+    first needed."""
+
+    def __init__(self, colorizer, stage1):
+        self.colorizer, self.stage1 = colorizer, stage1
+        self._all = None
+
+    def for_segment(self, segment: Segment):
+        plan, exemplars = self.stage1.plan, self.stage1.exemplars
+        if segment.left_anchor is None:
+            if self._all is None:
+                self._all = self.colorizer._engine(plan, exemplars)
+            return self._all
+        needed = {segment.left_anchor, segment.right_anchor}
+        return self.colorizer._engine(plan, [e for e in exemplars if e.frame in needed])
+
+
+class _SharedFrames:
+    """One decoder's frames handed to one engine per segment: the frame an engine read
+    ahead (its right anchor, the next segment's first frame) is given again to the next."""
+
+    def __init__(self, frames: Iterator[np.ndarray], first: int):
+        self._it, self._next = frames, first
+        self._last: tuple[int, np.ndarray] | None = None
+
+    def starting_at(self, start: int) -> Iterator[np.ndarray]:
+        if self._last is not None and self._last[0] == start:
+            yield self._last[1]
+        elif self._next != start:  # pragma: no cover - callers go in order
+            raise ValueError(f"expected to continue at frame {self._next}, asked for {start}")
+        for frame in self._it:
+            self._last = (self._next, frame)
+            self._next += 1
+            yield frame
+
+
 def colorize_segments(
-    engine,
+    engines: SegmentEngines,
     stage1,
     segments: list[Segment],
     store: SegmentStore,
     keys: dict[Segment, str],
     on_frame: FrameHook | None = None,
 ) -> Iterator[SegmentRecord]:
-    """Colorize ``segments`` (ascending; gaps allowed) with ``engine`` (built for
-    ``stage1``'s plan and exemplars), store each as it completes and yield its record.
-    Each run of consecutive segments reads the input once, from its first frame."""
+    """Colorize ``segments`` (ascending; gaps allowed) of ``stage1``, store each as it
+    completes and yield its record. Each run of consecutive segments reads the input once,
+    from its first frame (``frames.gray_frames_from``)."""
     n = stage1.plan.num_frames
     for run in consecutive_runs(segments):
         frames = gray_frames_from(stage1.source, run[0].start, n)
         try:
-            colorized = engine.run(frames, run)
+            shared = _SharedFrames(iter(frames), run[0].start)
             for segment in run:
+                colorized = engines.for_segment(segment).run(shared.starting_at(segment.start), [segment])
                 with store.writer(segment, keys[segment]) as writer:
                     for index in range(segment.start, segment.end):
                         out = next(colorized)
@@ -184,8 +227,8 @@ def colorize_segments(
                         writer.write(out.rgb, float(out.confidence.mean()))
                         if on_frame is not None:
                             on_frame(segment, index)
+                    colorized.close()
                     yield writer.commit()
-            colorized.close()
         finally:
             if hasattr(frames, "close"):
                 frames.close()
@@ -267,10 +310,9 @@ def run_job(
             records = {s: store.record(s, keys[s]) for s in stage1.segments}
             todo = [s for s in stage1.segments if records[s] is None]
             if todo:
-                engine = colorizer._engine(stage1.plan, stage1.exemplars)
                 hook = _Progress(sum(len(s) for s in todo), progress, on_frame)
                 try:
-                    for record in colorize_segments(engine, stage1, todo, store, keys, hook):
+                    for record in colorize_segments(SegmentEngines(colorizer, stage1), stage1, todo, store, keys, hook):
                         records[record.segment] = record
                         computed.append(record.segment)
                 finally:

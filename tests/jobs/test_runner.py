@@ -159,3 +159,14 @@ def test_cli_resume_needs_a_job(tmp_path, capsys, clip12):
     frames = write_folder(tmp_path / "in", gray)
     assert main(["colorize", str(frames), "-o", str(tmp_path / "o.mp4"), "--resume", "-q"]) == 2
     assert "expected --job JOB_DIR with --resume" in capsys.readouterr().err
+
+
+def test_each_segment_engine_holds_only_the_exemplars_it_needs(small_colorizer, clip12):
+    from exemplar_vc.jobs import SegmentEngines
+
+    rgb, gray = clip12
+    plan = small_colorizer.plan(gray, {2: rgb[2], 5: rgb[5], 8: rgb[8]})
+    engines = SegmentEngines(small_colorizer, plan)
+    held = {(s.start, s.end): sorted(engines.for_segment(s).anchors) for s in plan.segments}
+    # (0, 2) has no left anchor: it matches every exemplar; the others hold their two anchors at most.
+    assert held == {(0, 2): [2, 5, 8], (2, 5): [2, 5], (5, 8): [5, 8], (8, 12): [8]}
