@@ -308,3 +308,14 @@ def test_same_frames_same_bytes(tmp_path, name, suffix):
                 w.write(f)
         data.append((tmp_path / f"{k}{suffix}").read_bytes())
     assert data[0] == data[1]
+
+
+@pytest.mark.parametrize("name, suffix", [("ffv1", ".mkv"), ("prores4444", ".mov"), ("h264-444", ".mp4"), ("h265-444", ".mkv"), ("h264", ".mp4")])
+def test_odd_sizes(tmp_path, name, suffix):
+    rgb = smooth_rgb16(2, 47, 63)
+    with open_writer(tmp_path / f"odd{suffix}", 24, codec=name) as w:
+        for f in rgb:
+            w.write(f)
+    _, _, _, _, frames = read_stream(tmp_path / f"odd{suffix}")
+    # 4:4:4 masters keep the size; H.264 4:2:0 pads to even (the repeated last row/column)
+    assert (frames[0].height, frames[0].width) == ((48, 64) if name == "h264" else (47, 63))

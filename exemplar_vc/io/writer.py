@@ -347,7 +347,7 @@ class FrameWriter:
             # bitexact: no random Matroska segment UID or muxing date, same frames -> same bytes
             self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()], options={"fflags": "+bitexact"})
             stream = self._container.add_stream(codec.encoder, rate=self.fps)
-            stream.width, stream.height = w + (w % 2), h + (h % 2)
+            stream.width, stream.height = w, h  # 4:4:4: odd sizes kept as they are
             stream.pix_fmt = codec.pix_fmt
             stream.codec_context.thread_count = 1  # same output on every machine
             stream.options = dict(codec.options)
@@ -356,8 +356,6 @@ class FrameWriter:
             self._stream = stream
             if self.audio_from is not None:
                 self._add_audio_stream()
-        if rgb.shape[0] % 2 or rgb.shape[1] % 2:
-            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), mode="edge")
         frame = video_frame(rgb, codec, self.color)
         self._set_time(frame)
         for packet in self._stream.encode(frame):
