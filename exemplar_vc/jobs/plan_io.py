@@ -146,6 +146,7 @@ def plan_to_json(stage1: "Stage1Plan", directory: str | os.PathLike) -> dict:
             "keyframes": keyframes,
         },
         "exemplars": exemplars,
+        "keyframe_records": [dict(vars(r)) for r in getattr(stage1, "keyframes", [])],
         "segments": [s.to_dict() for s in stage1.segments],
     }
 
@@ -195,6 +196,10 @@ def plan_from_json(data: dict, directory: str | os.PathLike, video: Any = None) 
         for e in _field(data, "exemplars", list, where)
     ]
     stage1 = Stage1Plan(source=source, plan=plan, exemplars=exemplars)
+    if data.get("keyframe_records") and hasattr(stage1, "keyframes"):
+        from ..pipeline import KeyFrameRecord
+
+        stage1.keyframes = [KeyFrameRecord(**r) for r in data["keyframe_records"]]
     stored = [Segment(**s) for s in data.get("segments", [])]
     if stored and stored != stage1.segments:
         raise InputError(f"expected the segments in {where!r} to follow from its shots and exemplars, they do not (the file was edited?)")

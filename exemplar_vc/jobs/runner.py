@@ -141,7 +141,12 @@ def update_exemplars(colorizer, stage1, exemplars: Any):
     merged = {e.frame: e for e in stage1.exemplars}
     merged.update({e.frame: e for e in found})
     new_plan = VideoPlan(plan.num_frames, list(plan.shot_starts), ordered, reasons)
-    return Stage1Plan(source=stage1.source, plan=new_plan, exemplars=[merged[f] for f in sorted(merged)])
+    updated = Stage1Plan(source=stage1.source, plan=new_plan, exemplars=[merged[f] for f in sorted(merged)])
+    if hasattr(updated, "keyframes"):  # how each key frame is coloured now
+        from ..pipeline import _records
+
+        updated.keyframes = _records(new_plan, updated.exemplars)
+    return updated
 
 
 def consecutive_runs(segments: Iterable[Segment]) -> list[list[Segment]]:
@@ -243,7 +248,9 @@ def assemble(stage1, records: list[SegmentRecord], store: SegmentStore, output: 
     source = stage1.source
     audio = source.path if source.kind == "video" and source.has_audio else None
     confidence: list[float] = []
-    with open_writer(output, source.fps, names=source.names, audio_from=audio) as writer:
+    # As colorize_to writes it: the input's colour tags and (variable) frame timing carried over.
+    timing = source.timestamps() if hasattr(source, "timestamps") else None
+    with open_writer(output, source.fps, names=source.names, audio_from=audio, color=getattr(source, "color", None), timestamps=timing) as writer:
         for record in records:
             try:
                 for rgb in store.read(record):
@@ -252,7 +259,7 @@ def assemble(stage1, records: list[SegmentRecord], store: SegmentStore, output: 
                 e.record = record
                 raise
             confidence.extend(record.mean_confidence)
-    return ColorizationResult(
+    result = ColorizationResult(
         frames=None,
         confidence=None,
         mean_confidence=np.asarray(confidence, dtype=np.float32),
@@ -262,6 +269,9 @@ def assemble(stage1, records: list[SegmentRecord], store: SegmentStore, output: 
         names=source.names,
         output=Path(output),
     )
+    if hasattr(result, "keyframes"):
+        result.keyframes = list(getattr(stage1, "keyframes", []))
+    return result
 
 
 def prepare_plan(colorizer, video: Any, exemplars: Any, job: Job, resume: bool):
@@ -299,6 +309,8 @@ def run_job(
     job = job if isinstance(job, Job) else Job(job)
     source = open_video(video)
     out_path = check_output_path(output, source.path)
+    if getattr(source, "bit_depth", 8) > 8:
+        raise InputError(f"expected 8-bit frames for a job (segments are stored as 8-bit RGB), got a {source.bit_depth}-bit input; colorize it without a job folder")
     with job.lock():
         stage1 = prepare_plan(colorizer, source, exemplars, job, resume)
         store = job.store()

@@ -67,3 +67,9 @@ def test_colorize_range_of_whole_segments_equals_a_full_run(small_colorizer, pla
 def test_colorize_range_refuses_a_range_that_cuts_a_segment(small_colorizer, plan3, clip12):
     with pytest.raises(InputError, match="segment boundaries"):
         small_colorizer.colorize_range(clip12[1], plan3, 2, 8)
+
+
+def test_key_frame_records_survive_the_round_trip(plan3, clip12, tmp_path):
+    plan3.save(tmp_path)
+    back = Stage1Plan.load(tmp_path, clip12[1])
+    assert back.keyframes == plan3.keyframes and [k.frame for k in back.keyframes] == [0, 4, 8]

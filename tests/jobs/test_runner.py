@@ -170,3 +170,9 @@ def test_each_segment_engine_holds_only_the_exemplars_it_needs(small_colorizer, 
     held = {(s.start, s.end): sorted(engines.for_segment(s).anchors) for s in plan.segments}
     # (0, 2) has no left anchor: it matches every exemplar; the others hold their two anchors at most.
     assert held == {(0, 2): [2, 5, 8], (2, 5): [2, 5], (5, 8): [5, 8], (8, 12): [8]}
+
+
+def test_a_deep_input_is_refused_with_the_way_out(small_colorizer, clip12, tmp_path):
+    rgb, gray = clip12
+    with pytest.raises(InputError, match="8-bit frames for a job.*without a job folder"):
+        small_colorizer.colorize_job(gray.astype(np.uint16) * 257, tmp_path / "o.mp4", tmp_path / "job", exemplars={0: rgb[0]})
