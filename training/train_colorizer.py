@@ -340,10 +340,10 @@ def evaluate_photos(args) -> None:
             continue
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         pred, _ = model.colorize(gray)
-        ab_p, ab_t = rgb_to_ab(pred[None])[0], rgb_to_ab(rgb[None])[0]
-        sq += float(((ab_p - ab_t) ** 2).sum(0).mean())
-        sq_gray += float((ab_t**2).sum(0).mean())
-        bias.append((ab_p - ab_t).reshape(2, -1).mean(1))
+        ab_p, ab_t = rgb_to_ab(pred[None])[0], rgb_to_ab(rgb[None])[0]  # (H, W, 2)
+        sq += float(((ab_p - ab_t) ** 2).sum(-1).mean())
+        sq_gray += float((ab_t**2).sum(-1).mean())
+        bias.append((ab_p - ab_t).reshape(-1, 2).mean(0))
         cf_pred.append(colourfulness_of(pred))
         cf_true.append(colourfulness_of(rgb))
         n += 1
@@ -391,7 +391,7 @@ def evaluate_video(args) -> None:
 
         colorizer._colorizer = IC.from_pretrained(colorizer.encoder, args.weights).to(colorizer.device).eval()
     _, _, test = imagenet_split(args.data / "photos" / "imagenet_samples")
-    tint = np.mean([rgb_to_ab(load_photo(p)[None])[0].reshape(2, -1).mean(1) for p in test[:40] if load_photo(p) is not None], axis=0)
+    tint = np.mean([rgb_to_ab(load_photo(p)[None])[0].reshape(-1, 2).mean(0) for p in test[:40] if load_photo(p) is not None], axis=0)
     report = {"weights": str(args.weights or "default"), "tint_ab": tint.tolist(), "clips": {}}
     for name in args.clips:
         path = args.data / "clips" / f"{name}.mp4"

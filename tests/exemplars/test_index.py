@@ -33,3 +33,25 @@ def test_each_kind_finds_the_near_copies(kind):
 def test_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="index kind"):
         build_index(np.zeros((4, 3), np.float32), "lsh")
+
+
+def test_bank_with_pca_and_ivfpq_searches_and_round_trips(encoder, tmp_path):
+    """A bank forced to IVF-PQ with its PCA fitted (as a million-image bank would be) finds
+    the re-observed vectors and is the same after save and load."""
+    from exemplar_vc.exemplars import BankConfig, DescriptorConfig, ReferenceBank
+
+    config = BankConfig(descriptor=DescriptorConfig(class_weight=0.0), whiten_min=1000, whiten_dim=64, index_kind="ivfpq-ip")
+    bank = ReferenceBank(encoder, config)
+    rng = np.random.default_rng(0)
+    d = bank.descriptor.dim
+    basis = np.linalg.qr(rng.standard_normal((d, 48)))[0].T  # descriptors vary in few directions
+    x = (rng.standard_normal((3000, 48)) @ basis + 0.01 * rng.standard_normal((3000, d))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    bank.add_vectors(x, [f"synthetic/{i}.jpg" for i in range(3000)])
+    q = x[:20] + 0.01 * rng.standard_normal((20, d)).astype(np.float32)
+    _, rows = bank.search_vectors(q, 5)
+    assert bank.index_kind == "ivfpq-ip" and bank.whitening is not None and bank.whitening.dim == 64
+    assert all(i in r for i, r in enumerate(rows))
+    loaded = ReferenceBank.load(bank.save(tmp_path / "bank"), encoder=encoder)
+    assert loaded.whitening is not None and np.array_equal(loaded.penalties, bank.penalties)
+    np.testing.assert_array_equal(loaded.search_vectors(q, 5)[1], rows)
