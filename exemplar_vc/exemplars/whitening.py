@@ -22,6 +22,7 @@ __all__ = ["Whitening", "fit_whitening"]
 # Rows used to fit at most: the covariance of 100k descriptors is as good as of a million,
 # and keeps the fit under a minute at 1 M entries.
 FIT_SAMPLE = 100_000
+FIT_CHUNK = 8192
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,16 @@ def fit_whitening(x: np.ndarray, dim: int, alpha: float, seed: int = 0) -> White
         raise InputError(f"expected (N >= 2, D) descriptors to fit a whitening on, got {x.shape}")
     if len(x) > FIT_SAMPLE:
         x = x[np.sort(np.random.default_rng(seed).choice(len(x), FIT_SAMPLE, replace=False))]
-    x = x.astype(np.float64)
-    mean = x.mean(axis=0)
-    cov = np.cov((x - mean).T)
+    # Mean and covariance in chunks of float64 rows: memory D^2, not N x D in float64.
+    mean = np.zeros(x.shape[1], np.float64)
+    for start in range(0, len(x), FIT_CHUNK):
+        mean += x[start : start + FIT_CHUNK].astype(np.float64).sum(axis=0)
+    mean /= len(x)
+    cov = np.zeros((x.shape[1], x.shape[1]), np.float64)
+    for start in range(0, len(x), FIT_CHUNK):
+        c = x[start : start + FIT_CHUNK].astype(np.float64) - mean
+        cov += c.T @ c
+    cov /= len(x) - 1
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1][: min(dim, x.shape[1])]
     values, vectors = np.maximum(values[order], 0.0), vectors[:, order]
