@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.pipeline import VideoColorizer
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--clips", default=str(ROOT.parent / "shared" / "data" / "clips"), help="folder of colour clips")
+    p.add_argument("--clips", action="append", help="a colour clip or a folder of them (repeatable; default: shared/data/clips)")
     p.add_argument("--protocol", action="append", choices=["first-frame", "every-50"], help="default: both")
     p.add_argument("--out", default=None, help="JSON output path")
     p.add_argument("--markdown", default=None, help="markdown output path")
@@ -60,17 +60,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", action="append", default=[], choices=["hand", "network"], help="also run the pipeline with this fusion module")
     p.add_argument("--held-out-train", metavar="DIR", help="also evaluate the clips of this folder held out from training")
     p.add_argument("--only-held-out", action="store_true", help="skip the clips of --clips that training used")
-    p.add_argument("--render", metavar="JSON", help="only print the tables of a saved (possibly partial) result file")
+    p.add_argument("--render", metavar="JSON", nargs="+", help="only print the tables of saved (possibly partial) result files, merged (e.g. two halves of a run on the two cores)")
     args = p.parse_args(argv)
     if args.render:
-        print(markdown_report(EvalReport.from_dict(json.loads(Path(args.render).read_text()))))
+        parts = [EvalReport.from_dict(json.loads(Path(r).read_text())) for r in args.render]
+        merged = EvalReport([c for part in parts for c in part.clips], {"parts": [part.settings for part in parts]})
+        print(markdown_report(merged))
         return 0
 
     start = time.time()
     colorizer = VideoColorizer.from_pretrained(args.model, device="cpu")
     # Smallest clips first, and partial results saved after each clip: a long run that is
     # cut short still leaves numbers.
-    clips = find_clips([args.clips])
+    clips = find_clips(args.clips or [str(ROOT.parent / "shared" / "data" / "clips")])
     if args.held_out_train:
         from exemplar_vc.training.data import HELD_OUT_CLIPS, split_train_folder
 
