@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="default")
     p.add_argument("--compare", action="append", default=[], choices=["hand", "network"], help="also run the pipeline with this fusion module")
     p.add_argument("--held-out-train", metavar="DIR", help="also evaluate the clips of this folder held out from training")
+    p.add_argument("--metrics", default=None, help="comma-separated subset of the metrics (default: all)")
     p.add_argument("--only-held-out", action="store_true", help="skip the clips of --clips that training used")
     p.add_argument("--render", metavar="JSON", nargs="+", help="only print the tables of saved (possibly partial) result files, merged (e.g. two halves of a run on the two cores)")
     args = p.parse_args(argv)
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         log=lambda m: print(f"[{time.time() - start:6.0f} s] {m}", file=sys.stderr, flush=True),
         on_result=save_partial,
         variants=variants,
+        **({"metric_names": args.metrics.split(",")} if args.metrics else {}),
     )
     report.settings["command"] = _command(argv)
     report.settings["dirty_files"] = _dirty()
