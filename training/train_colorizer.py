@@ -29,7 +29,7 @@ to ``--out``.
 
     python training/train_colorizer.py train --minutes 110 --epochs 30 --out exemplar_vc/weights/colorizer_lite0_v2.pt
     python training/train_colorizer.py train --minutes 110 --epochs 30 --out exemplar_vc/weights/colorizer_lite0_v2.pt --resume
-    python training/train_colorizer.py evaluate --weights exemplar_vc/weights/colorizer_lite0_v2.pt --strip docs/images/colorizer_heldout_strip.png
+    python training/train_colorizer.py evaluate --weights exemplar_vc/weights/colorizer_lite0_v2.pt --strip docs/images/colorizer_heldout_strip.jpg
     python training/train_colorizer.py video --weights exemplar_vc/weights/colorizer_lite0_v2.pt --out benchmarks/results/colorizer_video.json
 """
 
