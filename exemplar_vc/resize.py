@@ -22,7 +22,8 @@ def rgb_tensor(rgb: np.ndarray) -> torch.Tensor:
 
 
 def working_shape(h: int, w: int, short_side: int, multiple: int = 8) -> tuple[int, int]:
-    """Size with the short side near ``short_side`` (never upscaled), rounded to ``multiple``."""
+    """Size with the short side near ``short_side`` (never upscaled), rounded to ``multiple``
+    (stage 2 passes the encoder's stride, so the feature grid divides the frame exactly)."""
     scale = min(1.0, short_side / min(h, w))
     hh = max(multiple, int(round(h * scale / multiple)) * multiple)
     ww = max(multiple, int(round(w * scale / multiple)) * multiple)

@@ -64,7 +64,7 @@ class PreparedExemplar:
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
     """Upload a (H, W) uint8 gray frame once and encode it at the working size."""
     full = gray_tensor(gray).to(device)
-    luma = resize_to(full, working_shape(*gray.shape, working_size))
+    luma = resize_to(full, working_shape(*gray.shape, working_size, encoder.config.stride))
     return FrameData(index, full, luma, encoder(luma))
 
 
@@ -97,12 +97,12 @@ def prepare_exemplar(
     """
     rgb = exemplar.image
     gray = rgb_to_gray(rgb)
-    feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size)))
+    feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride)))
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
     ab_aligned = ab_working = None
     if frame_gray is not None and _is_aligned(gray, frame_gray, aligned_tolerance):
-        h, w = working_shape(*frame_gray.shape, working_size)
+        h, w = working_shape(*frame_gray.shape, working_size, encoder.config.stride)
         ab_full = resize_to(lab[:, 1:], frame_gray.shape)
         ab_aligned = F.adaptive_avg_pool2d(ab_full, encoder.grid_shape(h, w))
         if working_chroma:

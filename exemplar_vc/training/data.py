@@ -70,7 +70,7 @@ def cache_clip(name: str, frames: Iterable[np.ndarray], encoder: LuminanceEncode
         if not chunk:
             return
         h, w = chunk[0].shape[:2]
-        size = working_shape(h, w, working_size)
+        size = working_shape(h, w, working_size, encoder.config.stride)
         luma = torch.cat([resize_to(gray_tensor(rgb_to_gray(f)), size) for f in chunk])
         ab = torch.cat([resize_to(rgb_to_lab(rgb_tensor(f))[:, 1:], size) for f in chunk])
         feats.append(encoder(luma).half().numpy())
