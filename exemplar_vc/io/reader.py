@@ -235,7 +235,9 @@ def _open_array(data: Any) -> FrameSource:
     if shape[0] == 0:
         raise InputError("expected at least one frame, got an array with 0 frames")
     first = _array_frame(data[0], 0, gray=True)
-    return FrameSource("array", first.shape[:2], num_frames=shape[0], _data=data, bit_depth=_depth_of(data.dtype))
+    # An array-like without a dtype (a sequence of frames) takes its first frame's depth.
+    dtype = getattr(data, "dtype", None) or first.dtype
+    return FrameSource("array", first.shape[:2], num_frames=shape[0], _data=data, bit_depth=_depth_of(dtype))
 
 
 def open_video(video: Any) -> FrameSource:
