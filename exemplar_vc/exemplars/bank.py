@@ -42,7 +42,7 @@ from .bank_meta import check_entry_file, check_seal, resolve_entry_path, seal_me
 from .descriptor import ContentDescriptor, DescriptorConfig
 from .embedding import encoder_signature
 from .hubness import augment_bank, augment_queries, csls_penalties
-from .index import _faiss, build_index, index_kind_for, search_index, to_gpu
+from .index import _faiss, build_index, index_kind_for, ivfpq_dim, search_index, to_gpu
 from .rerank import DENSE_SIZE, dense_features, match_score
 from .whitening import Whitening, fit_whitening
 
@@ -492,8 +492,9 @@ class ReferenceBank:
                 raise InputError(f"expected a PCA of {dim}-D descriptors in {str(d / 'vectors.npz')!r}, got one of shape {proj.shape}")
             self.whitening = Whitening(mean.astype(np.float32), proj.astype(np.float32), float(meta["whitening_alpha"]))
         search_dim = self.whitening.dim if self.whitening is not None else dim
-        if index.ntotal != n or index.d != search_dim + 1 or meta.get("search_dim") != search_dim:
-            raise InputError(f"expected {n} vectors of dimension {search_dim + 1} in {str(d / 'index.faiss')!r}, got {index.ntotal} of {index.d}")
+        index_dim = ivfpq_dim(search_dim + 1) if meta["index_kind"] == "ivfpq-ip" else search_dim + 1
+        if index.ntotal != n or index.d != index_dim or meta.get("search_dim") != search_dim:
+            raise InputError(f"expected {n} vectors of dimension {index_dim} in {str(d / 'index.faiss')!r}, got {index.ntotal} of {index.d}")
         self.entries, self.vectors, self.penalties = entries, vectors.astype(np.float16), penalties.astype(np.float32)
         self._next_id = int(meta["next_id"])
         self._space = augment_bank(self._project(self.vectors), self.penalties)

@@ -3,7 +3,7 @@
 - up to ``FLAT_MAX`` vectors: exact inner product (``IndexFlatIP``);
 - up to ``HNSW_MAX``: HNSW graph (Malkov & Yashunin 2018) over the full vectors;
 - past that: IVF-PQ (Jégou, Douze & Schmid 2011): ``nlist`` k-means cells, vectors stored
-  as ``pq_m`` bytes of product-quantised code, ``nprobe`` cells visited per query, and the
+  as ``IVF_PQ_M`` bytes of product-quantised code, ``nprobe`` cells visited per query, and the
   shortlist re-scored exactly from the bank's own vectors (``refine``), because PQ
   distances alone misorder near neighbours.
 
@@ -35,7 +35,8 @@ HNSW_EF_SEARCH = 128
 IVF_PQ_M = 32
 IVF_NPROBE = 32
 IVF_SHORTLIST = 200
-# Vectors used to train the coarse quantiser and the product quantiser, at most.
+# Vectors used to train the coarse quantiser and the product quantiser: at least this many,
+# and at least the 39 per cell FAISS asks for.
 IVF_TRAIN = 100_000
 
 
@@ -71,14 +72,29 @@ def build_index(vectors: np.ndarray, kind: str | None = None, seed: int = 0):
         index.hnsw.efSearch = HNSW_EF_SEARCH
     elif kind == "ivfpq-ip":
         nlist = max(1, min(int(4 * math.sqrt(n)), n // 39))  # FAISS wants >= 39 training points per cell
-        m = next(k for k in (IVF_PQ_M, 16, 8, 4, 2, 1) if d % k == 0)
-        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(d), d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+        x = _pad(x, ivfpq_dim(d))  # whole sub-vectors: d + 1 (the CSLS column) is often odd
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(x.shape[1]), x.shape[1], nlist, IVF_PQ_M, 8, faiss.METRIC_INNER_PRODUCT)
         index.nprobe = min(IVF_NPROBE, nlist)
-        index.train(x if n <= IVF_TRAIN else x[np.sort(np.random.default_rng(seed).choice(n, IVF_TRAIN, replace=False))])
+        train = max(IVF_TRAIN, 39 * nlist)
+        index.train(x if n <= train else x[np.sort(np.random.default_rng(seed).choice(n, train, replace=False))])
     else:
         raise ValueError(f"expected an index kind in {INDEX_KINDS}, got {kind!r}")
     index.add(x)
     return index
+
+
+def ivfpq_dim(d: int) -> int:
+    """The IVF-PQ index's dimension for d-dimensional vectors: d rounded up to a multiple
+    of ``IVF_PQ_M`` (zero coordinates added), so every sub-quantiser gets whole
+    sub-vectors and the code keeps its ``IVF_PQ_M`` bytes."""
+    return -(-d // IVF_PQ_M) * IVF_PQ_M
+
+
+def _pad(x: np.ndarray, d: int) -> np.ndarray:
+    """(N, k) -> (N, d) with zeros added (inner products unchanged)."""
+    if x.shape[1] == d:
+        return x
+    return np.ascontiguousarray(np.concatenate([x, np.zeros((len(x), d - x.shape[1]), x.dtype)], axis=1))
 
 
 def to_gpu(index):
@@ -96,7 +112,7 @@ def search_index(index, vectors: np.ndarray, queries: np.ndarray, k: int) -> tup
     q = np.ascontiguousarray(queries, dtype=np.float32)
     if not hasattr(index, "nprobe"):  # flat or HNSW: exact or graph scores already
         return index.search(q, k)
-    _, rows = index.search(q, max(k, IVF_SHORTLIST))
+    _, rows = index.search(_pad(q, index.d), max(k, IVF_SHORTLIST))
     scores = np.full((len(q), k), -np.inf, np.float32)
     out = np.full((len(q), k), -1, np.int64)
     for i, r in enumerate(rows):

@@ -18,15 +18,17 @@ def test_kind_is_chosen_by_size():
 @pytest.mark.parametrize("kind", ["flat-ip", "hnsw-ip", "ivfpq-ip"])
 def test_each_kind_finds_the_near_copies(kind):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((4000, 32)).astype(np.float32)
+    d = 33  # odd, as 256 + the CSLS column is: IVF-PQ pads it to whole sub-vectors
+    x = rng.standard_normal((4000, d)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    q = x[:50] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
+    q = x[:50] + 0.05 * rng.standard_normal((50, d)).astype(np.float32)
     index = build_index(x, kind)
     assert index.ntotal == 4000
     scores, rows = search_index(index, x, q, 10)
     assert rows.shape == (50, 10) and (rows[:, 0] == np.arange(50)).mean() >= 0.95
     assert np.all(np.diff(scores, axis=1) <= 1e-6)  # best first
-    if kind == "ivfpq-ip":  # re-scored exactly: the scores are true inner products
+    if kind == "ivfpq-ip":  # 32-byte codes on a padded dimension, re-scored exactly: true inner products
+        assert index.d == 64 and index.pq.M == 32
         np.testing.assert_allclose(scores[:, 0], np.einsum("ij,ij->i", q, x[rows[:, 0]]), rtol=1e-5)
 
 
