@@ -8,6 +8,7 @@ import os
 import stat
 
 from ..errors import InputError
+from ..io.limits import file_kind
 
 __all__ = ["check_input_path", "check_colorize_args"]
 
@@ -26,9 +27,8 @@ def check_input_path(path: str | os.PathLike, what: str, folder_ok: bool = True)
         raise InputError(f"expected a readable {what} at {text!r}: {e.strerror or e}") from e
     if stat.S_ISREG(st.st_mode) or (folder_ok and stat.S_ISDIR(st.st_mode)):
         return
-    kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a special file"
     expected = "a file or a folder" if folder_ok else "a file"
-    raise InputError(f"expected the {what} {text!r} to be {expected}, but it is {kind}")
+    raise InputError(f"expected the {what} {text!r} to be {expected}, but it is {file_kind(st.st_mode)}")
 
 
 def check_colorize_args(args: argparse.Namespace) -> None:

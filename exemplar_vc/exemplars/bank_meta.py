@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..io.limits import file_kind
 
 __all__ = ["validate_meta", "seal_meta", "check_seal", "meta_digest", "resolve_entry_path", "check_entry_file", "BACKBONE_BLOCKS"]
 
@@ -227,5 +228,4 @@ def check_entry_file(path: str) -> None:
     except OSError as e:
         raise InputError(f"expected a readable bank image at {path!r}: {e.strerror or e}") from e
     if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a special file"
-        raise InputError(f"expected bank image {path!r} to be a regular file, but it is {kind}")
+        raise InputError(f"expected bank image {path!r} to be a regular file, but it is {file_kind(st.st_mode)}")

@@ -104,6 +104,13 @@ def check_exemplar_sizes(exemplars: Iterable[Any], encoder) -> None:
     check_image_sizes(((f"the exemplar for frame {ex.frame} ({ex.origin})", ex.image) for ex in exemplars), encoder)
 
 
+def file_kind(mode: int) -> str:
+    """What a ``stat`` mode that is not a regular file names, for error messages."""
+    import stat
+
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a special file"
+
+
 def read_image_file(path, flags: int | None = None):
     """``cv2.imread`` that neither blocks nor raises: ``InputError`` for a path that is not
     a regular file (a FIFO would block for ever, a device never end) or for an image whose
@@ -120,8 +127,7 @@ def read_image_file(path, flags: int | None = None):
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a special file"
-        raise InputError(f"expected an image file, but {text!r} is {kind}")
+        raise InputError(f"expected an image file, but {text!r} is {file_kind(st.st_mode)}")
     try:
         return cv2.imread(text, cv2.IMREAD_UNCHANGED if flags is None else flags)
     except cv2.error as e:

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import FrameSource
+from ..io.limits import open_av
 from ..pixels import rgb_to_gray
 
 __all__ = ["VideoIndex", "index_video", "gray_frames_from", "gray_frame"]
@@ -110,7 +111,7 @@ def _decode(path: Path, size: tuple[int, int], seek_pts: int | None) -> Iterator
     import av
 
     try:
-        container = av.open(os.fspath(path))
+        container = open_av(path)  # as io/reader.py: InputError for metadata that is not UTF-8
     except (av.error.FFmpegError, OSError) as e:
         raise InputError(f"expected a readable video file, could not open {str(path)!r}: {e}") from e
     with container:

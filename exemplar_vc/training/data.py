@@ -17,7 +17,6 @@ from typing import Iterable
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..color import rgb_to_lab
 from ..modeling.encoder import LuminanceEncoder

@@ -212,7 +212,6 @@ def _lighting(size: tuple[int, int], t: np.ndarray,
     """Per-frame exposure gain (n,), contrast exponent (n,) and an optional (n, h, w) shading
     map in (0, 1]: all change slowly, since real footage rarely flickers."""
     h, w = size
-    n = len(t)
     ease = _smoothstep(t)
     g0 = rng.uniform(0.85, 1.15)
     g1 = float(np.clip(g0 + rng.uniform(-0.2, 0.2), 0.8, 1.2))
