@@ -64,6 +64,13 @@ class ColorizerConfig:
     """Everything ``VideoColorizer`` needs besides its weights.
 
     working_size: short side (pixels) at which chroma is predicted; never upscales.
+    detect_shots: cut the video into shots (colour never crosses a cut); off: one shot.
+    auto_fill: stage 1 lets the image colorizer colour the shots that the user's exemplars,
+        references or bank leave without a trustworthy exemplar (``--auto-fill``, or
+        ``auto_fill=`` on a call, which wins over this). Off by default: the shipped
+        colorizer is weak (docs/stage1.md), so an unmatched shot rather takes colour from
+        the other exemplars. Without any exemplars the colorizer colours every key frame
+        whatever this says (the automatic mode).
     """
 
     working_size: int = 384
@@ -71,3 +78,4 @@ class ColorizerConfig:
     propagation: PropagationConfig = field(default_factory=PropagationConfig)
     shots: ShotConfig = field(default_factory=ShotConfig)
     detect_shots: bool = True
+    auto_fill: bool = False

@@ -192,7 +192,8 @@ class VideoColorizer:
     - nothing (``None``): the automatic mode, the image colorizer colours every key frame.
 
     ``auto_fill=True``: the colorizer also colours the shots the exemplars leave without a
-    trustworthy match. ``result.keyframes`` says which source coloured each key frame.
+    trustworthy match (``None``, the default: ``config.auto_fill``). ``result.keyframes``
+    says which source coloured each key frame.
     """
 
     def __init__(self, config: ColorizerConfig, encoder: LuminanceEncoder, device: torch.device, fusion: Fusion | None = None):
@@ -254,20 +255,26 @@ class VideoColorizer:
             self._colorizer = ImageColorizer.from_pretrained(self.encoder).to(self.device).eval()
         return self._colorizer
 
-    def _source(self, exemplars: Any, auto_fill: bool) -> ExemplarSource:
+    def _source(self, exemplars: Any, auto_fill: bool | None) -> ExemplarSource:
         """The exemplar source: the user's, the colorizer alone (no exemplars), or the user's
-        with the colorizer colouring the shots they leave without any exemplar (auto_fill)."""
+        with the colorizer colouring the shots they leave without any exemplar (auto_fill;
+        None: the config's)."""
         from .exemplars import AutoFill, ColorizerSource
 
         if exemplars is None:
             return ColorizerSource(self._image_colorizer())
         src = _as_source(exemplars)
-        return AutoFill(src, ColorizerSource(self._image_colorizer())) if auto_fill else src
+        if auto_fill is None:
+            auto_fill = self.config.auto_fill
+        # A source that already ends in the colorizer needs no second one.
+        if not auto_fill or isinstance(src, (AutoFill, ColorizerSource)):
+            return src
+        return AutoFill(src, ColorizerSource(self._image_colorizer()))
 
-    def plan(self, video: Any, exemplars: Any = None, auto_fill: bool = False, progress: bool = False) -> Stage1Plan:
+    def plan(self, video: Any, exemplars: Any = None, auto_fill: bool | None = None, progress: bool = False) -> Stage1Plan:
         """First pass: open the video, find shots and key frames, and get their exemplars
         (``exemplars=None``: from the image colorizer; ``auto_fill``: the colorizer covers
-        key frames the exemplars leave without a trustworthy match)."""
+        key frames the exemplars leave without a trustworthy match; None: ``config.auto_fill``)."""
         from .io.limits import check_exemplar_sizes, check_plan_inputs
 
         source = open_video(video)
@@ -290,7 +297,7 @@ class VideoColorizer:
             if not 0 <= ex.frame < plan.num_frames:
                 raise InputError(f"expected exemplar frames in 0..{plan.num_frames - 1}, got frame {ex.frame} from {ex.source}")
         if not found:
-            raise InputError("expected at least one key frame to receive an exemplar, but none matched; pass auto_fill=True (--auto-fill) to let the colorizer colour them")
+            raise InputError("expected at least one key frame to receive an exemplar, but none matched; pass auto_fill=True (--auto-fill, or the setting auto_fill) to let the colorizer colour them")
         return Stage1Plan(source=source, plan=plan, exemplars=found, keyframes=_records(plan, found))
 
     # -- stage 2 ------------------------------------------------------------------
@@ -345,12 +352,12 @@ class VideoColorizer:
 
         return run_job(self, video, output, job, exemplars=exemplars, resume=resume, progress=progress)
 
-    def stream(self, video: Any, exemplars: Any = None, auto_fill: bool = False) -> Iterator[ColorizedFrame]:
+    def stream(self, video: Any, exemplars: Any = None, auto_fill: bool | None = None) -> Iterator[ColorizedFrame]:
         """Yield ``ColorizedFrame``s in order as they are done (a generator)."""
         stage1 = self.plan(video, exemplars, auto_fill)
         yield from self._engine(stage1.plan, stage1.exemplars).run(stage1.source.precise_gray_frames())
 
-    def colorize_tensor(self, gray: torch.Tensor, exemplars: Any = None, batch_size: int = 8, progress: bool = False, auto_fill: bool = False) -> torch.Tensor:
+    def colorize_tensor(self, gray: torch.Tensor, exemplars: Any = None, batch_size: int = 8, progress: bool = False, auto_fill: bool | None = None) -> torch.Tensor:
         """(T, 1, H, W) or (T, H, W) gray (float in [0, 1], uint8 or uint16, any device) ->
         (T, 3, H, W) sRGB in [0, 1] on the same device (float dtype kept, else float32),
         frames encoded ``batch_size`` at a time; see ``exemplar_vc.tensors``."""
@@ -371,12 +378,12 @@ class VideoColorizer:
 
         return TensorStream(self, exemplars, num_frames=num_frames, shot_starts=shot_starts)
 
-    def __call__(self, video: Any, exemplars: Any = None, progress: bool = False, auto_fill: bool = False) -> ColorizationResult:
+    def __call__(self, video: Any, exemplars: Any = None, progress: bool = False, auto_fill: bool | None = None) -> ColorizationResult:
         """Colorize a whole video in memory; see ``colorize_to`` for long videos.
 
         Without ``exemplars`` the image colorizer supplies every key frame's exemplar (the
         automatic mode); ``auto_fill`` lets it cover the key frames the exemplars leave
-        without a trustworthy match.
+        without a trustworthy match (None: ``config.auto_fill``, off unless set).
         """
         from .tensors import host_frame
 
@@ -403,7 +410,7 @@ class VideoColorizer:
             timestamps=source.timestamps(),
         )
 
-    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False, auto_fill: bool = False, codec: str | None = None) -> ColorizationResult:
+    def colorize_to(self, video: Any, output: str | os.PathLike, exemplars: Any = None, progress: bool = False, auto_fill: bool | None = None, codec: str | None = None) -> ColorizationResult:
         """Colorize and stream the frames to ``output`` (video file or PNG folder) without
         keeping them in memory. The output appears only once it is complete.
         ``exemplars`` and ``auto_fill`` as for ``__call__``. ``codec``: a name of
@@ -450,9 +457,10 @@ def _progress(frames: Iterator[Any], total: int | None, enabled: bool, desc: str
             bar.update(1)
 
 
-def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name: str = "default", device: str = "auto", progress: bool = False, auto_fill: bool = False, **overrides: Any) -> ColorizationResult:
+def colorize(input: Any, output: str | os.PathLike, exemplars: Any = None, name: str = "default", device: str = "auto", progress: bool = False, auto_fill: bool | None = None, **overrides: Any) -> ColorizationResult:
     """One line: colorize ``input`` into ``output`` with ``exemplars`` (None: the automatic
-    mode; ``auto_fill``: the colorizer covers key frames the exemplars leave unmatched).
+    mode; ``auto_fill``: the colorizer covers key frames the exemplars leave unmatched;
+    None: the named variant's ``config.auto_fill``, off).
 
     >>> import numpy as np, tempfile, os, exemplar_vc
     >>> gray = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (3, 48, 1))

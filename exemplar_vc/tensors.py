@@ -145,7 +145,7 @@ def colorize_tensor(
     exemplars: Any = None,
     batch_size: int = 8,
     progress: bool = False,
-    auto_fill: bool = False,
+    auto_fill: bool | None = None,
 ) -> torch.Tensor:
     """Colorize a clip held as a tensor.
 
@@ -157,6 +157,8 @@ def colorize_tensor(
             images, an ``ExemplarSource``, or None for the automatic mode).
         batch_size: frames encoded at once.
         progress: a progress bar on stderr.
+        auto_fill: the colorizer covers shots the exemplars leave unmatched (None: the
+            colorizer's ``config.auto_fill``).
 
     Returns:
         (T, 3, H, W) sRGB in [0, 1] on ``gray``'s device, of ``gray``'s dtype when it is a

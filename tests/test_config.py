@@ -162,3 +162,16 @@ def test_missing_or_corrupt_saved_folder_is_explained(tmp_path):
     (saved / "model.safetensors").unlink()
     with pytest.raises(InputError, match="model.safetensors"):
         VideoColorizer.from_pretrained(saved, device="cpu")
+
+
+def test_auto_fill_is_a_setting_that_jobs_do_not_key_on():
+    """``auto_fill`` is set like any other setting; it only changes stage 1, whose effect
+    reaches segments through their anchors, so the colorizer key of a job ignores it."""
+    from exemplar_vc.jobs.keys import colorizer_key
+
+    assert ColorizerConfig().auto_fill is False
+    assert parse_assignment("auto_fill=yes", ColorizerConfig()) == {"auto_fill": True}
+    plain = VideoColorizer.from_pretrained("hand", device="cpu")
+    filling = VideoColorizer.from_pretrained("hand", device="cpu", auto_fill=True)
+    assert filling.config.auto_fill is True
+    assert colorizer_key(plain) == colorizer_key(filling)

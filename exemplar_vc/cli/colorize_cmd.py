@@ -2,8 +2,9 @@
 [--bank BANK_DIR] [--auto-fill] [--config FILE.toml] [--set KEY=VALUE]... [--job JOB_DIR [--resume]]``
 
 With no exemplar, references or bank the image colorizer colours every key frame (the
-automatic mode); ``--auto-fill`` lets it colour the shots the exemplars, references or
-bank leave without a trustworthy match.
+automatic mode); ``--auto-fill`` (or the setting ``auto_fill``, e.g. ``--set
+auto_fill=true``) lets it colour the shots the exemplars, references or bank leave without
+a trustworthy match.
 
 Settings are applied in order: the named variant (``--model``, or a folder written by
 ``save_pretrained``), then the ``--config`` TOML file, then ``--working-size``, then each
@@ -83,7 +84,8 @@ def _run(args: argparse.Namespace) -> int:
         source = ChainedSources(source, Retriever(args.bank))
     if not given_any:
         source = ColorizerSource()  # the automatic mode: the colorizer colours every key frame
-    elif args.auto_fill:
+    elif args.auto_fill or colorizer.config.auto_fill:
+        # Wrapped here, not left to plan(): a resumed job's new exemplars need it too.
         source = AutoFill(source, ColorizerSource())  # the colorizer colours shots left unmatched
     if getattr(args, "job", None):
         given = source if given_any or not args.resume else None  # None on resume: the job's own
@@ -117,7 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exemplar", action="append", default=[], metavar="FRAME=IMAGE", help="colour image for a 0-based frame; repeatable")
     p.add_argument("--references", action="append", default=[], metavar="IMAGE_OR_DIR", help="colour images assigned to key frames automatically; repeatable")
     p.add_argument("--bank", default=None, metavar="BANK_DIR", help="reference bank (exemplar-vc bank build) whose best images colour the key frames")
-    p.add_argument("--auto-fill", action="store_true", help="the image colorizer colours the shots that --exemplar, --references or --bank leave without a trustworthy match (with none of them it colours every key frame anyway)")
+    p.add_argument("--auto-fill", action="store_true", help="the image colorizer colours the shots that --exemplar, --references or --bank leave without a trustworthy match (with none of them it colours every key frame anyway); same as --set auto_fill=true")
     p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 384)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")

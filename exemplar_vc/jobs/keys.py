@@ -35,9 +35,13 @@ def colorizer_key(colorizer: "VideoColorizer", device_type: str | None = None) -
     (``device_type``: that of the processes that will colorize, default the colorizer's)."""
     from ..config_io import config_to_dict
 
+    config = config_to_dict(colorizer.config)
+    # Stage 1 only: it reaches a segment through its anchors, which the segment key holds,
+    # so turning it on redoes only the segments its new exemplars touch (older jobs keep their keys).
+    config.pop("auto_fill", None)
     return data_sha256(
         {
-            "config": config_to_dict(colorizer.config),
+            "config": config,
             "fusion": state_sha256(colorizer.fusion.state_dict()),
             "version": __version__,
             "device": device_type or colorizer.device.type,

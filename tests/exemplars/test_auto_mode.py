@@ -81,3 +81,32 @@ def test_cli_without_references_is_the_automatic_mode(two_shots, tmp_path, capsy
     assert main(["colorize", str(video), "-o", str(out), "--working-size", "64", "--device", "cpu", "-q"]) == 0
     assert len(list(out.iterdir())) == len(two_shots)
     assert "<-colorizer" in capsys.readouterr().err
+
+
+def _shot1_sources(result):
+    return {r.source for r in result.keyframes if r.shot == 1}
+
+
+def test_auto_fill_is_a_setting_that_the_argument_overrides(two_shots):
+    """``auto_fill`` in the config (``from_pretrained`` overrides, ``--set``) turns it on for
+    every call; an explicit ``auto_fill=`` on the call wins."""
+    import exemplar_vc
+
+    filling = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=96, auto_fill=True)
+    assert filling.config.auto_fill is True
+    ref = np.repeat(two_shots[0][..., None], 3, axis=2).copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # shot 1 has no trustworthy reference: warned, tested above
+        assert _shot1_sources(filling(two_shots, [ref])) == {"colorizer"}
+        assert _shot1_sources(filling(two_shots, [ref], auto_fill=False)) == {"none"}
+
+
+def test_cli_set_auto_fill_fills_like_the_flag(two_shots, tmp_path, capsys):
+    video = write_video(tmp_path / "gray.mp4", np.repeat(two_shots[..., None], 3, axis=3))
+    ref = tmp_path / "ref.png"
+    cv2.imwrite(str(ref), np.repeat(two_shots[0][..., None], 3, axis=2))
+    args = ["colorize", str(video), "--exemplar", f"0={ref}", "--working-size", "64", "--device", "cpu", "-q"]
+    assert main([*args, "-o", str(tmp_path / "plain")]) == 0
+    assert "<-colorizer" not in capsys.readouterr().err
+    assert main([*args, "-o", str(tmp_path / "set"), "--set", "auto_fill=true"]) == 0
+    assert "<-colorizer" in capsys.readouterr().err
