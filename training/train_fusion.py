@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", type=int, default=176)
     p.add_argument("--min-length", type=int, default=5)
     p.add_argument("--max-length", type=int, default=10)
+    p.add_argument("--p-static", type=float, default=0.0, help="share of segments that repeat one frame (a still shot)")
+    p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--seed", type=int, default=0)
@@ -124,11 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
         log({"event": "resume", "step": step})
-    elif Path(args.out).exists():
+    elif Path(args.init or args.out).exists():
         from safetensors.torch import load_file
 
-        net.load_state_dict(load_file(args.out))
-        log({"event": "resume_from_weights", "path": args.out})
+        net.load_state_dict(load_file(args.init or args.out))
+        log({"event": "resume_from_weights", "path": args.init or args.out})
     rng = np.random.default_rng(args.seed + step)
     # Real clips twice as often as synthetic ones: the network is judged on real footage.
     weights = np.array([2.0 if c.name.startswith("real_") else 1.0 for c in clips])
@@ -149,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         for group in optimizer.param_groups:
             group["lr"] = lr
         length = int(rng.integers(args.min_length, args.max_length + 1))
-        batch = [sample_segment(clips[i], rng, encoder, length, args.crop) for i in rng.choice(len(clips), args.batch, p=weights)]
+        batch = [
+            sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
+            for i in rng.choice(len(clips), args.batch, p=weights)
+        ]
         stats = train_step(net, batch, optimizer)
         step += 1
         for k, v in stats.items():

@@ -60,6 +60,9 @@ class DirectionState:
     ``FusionFrame`` tensors, kept for the next step's local match (None once no longer
     needed). ab_full: (1, 2, H, W) chroma at the output resolution when it is known
     exactly (a key frame's own colour version), else None. index: the frame's index.
+    carry: the chroma handed on to the next frame of this direction when it is not
+    ``ab`` (the network shows its per-frame correction but does not propagate it), else
+    None.
     """
 
     ab: torch.Tensor
@@ -68,6 +71,12 @@ class DirectionState:
     luma: torch.Tensor | None = None
     ab_full: torch.Tensor | None = None
     index: int | None = None
+    carry: torch.Tensor | None = None
+
+    @property
+    def carried_ab(self) -> torch.Tensor:
+        """The chroma the next frame of this direction starts from."""
+        return self.ab if self.carry is None else self.carry
 
     def detached(self) -> "DirectionState":
         """The colour only (what a segment buffer keeps while the backward pass waits)."""

@@ -167,19 +167,33 @@ def sample_segment(
     max_stride: int = 3,
     p_aligned: float = 0.5,
     p_jittered: float = 0.25,
+    static: bool = False,
 ) -> TrainingSegment:
     """Draw a segment of ``length`` frames (fewer if the clip is short) with a square crop
     of ``crop`` pixels (or the frame's short side) and exemplars at both ends: aligned
     (the frame's own colour), jittered (``jittered_exemplar``) or distant (a frame of the
     clip at least ``length`` frames away), with probabilities p_aligned, p_jittered, rest.
+    ``static``: one frame repeated ``length`` times (a still shot, where the right answer
+    is to keep the colour exactly).
     """
     n = len(clip)
+    if static:
+        length = min(length, n)
+        first = int(rng.integers(0, n))
+        return _segment(clip, [first] * length, length, crop, rng, encoder, p_aligned, p_jittered)
     stride = int(rng.integers(1, max_stride + 1)) if n >= 3 * length else 1
     span = min(n, (length - 1) * stride + 1)
     stride = max(1, min(stride, (n - 1) // max(1, length - 1)))
     count = min(length, n)
     first = int(rng.integers(0, n - (count - 1) * stride))
     indices = [first + i * stride for i in range(count)]
+    return _segment(clip, indices, span, crop, rng, encoder, p_aligned, p_jittered)
+
+
+def _segment(clip: CachedClip, indices: list[int], span: int, crop: int, rng, encoder, p_aligned: float, p_jittered: float) -> TrainingSegment:
+    """The segment of ``indices`` with a random crop and exemplars at both ends; a
+    distant exemplar is at least ``span`` frames away."""
+    n = len(clip)
     H, W = clip.luma.shape[1:]
     ch, cw = min(crop, H) // 8 * 8, min(crop, W) // 8 * 8
     box = (int(rng.integers(0, (H - ch) // 8 + 1)) * 8, int(rng.integers(0, (W - cw) // 8 + 1)) * 8, ch, cw)

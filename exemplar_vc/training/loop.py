@@ -73,12 +73,12 @@ def _direction(net: PropagationNet, segs: list[TrainingSegment], order: list[int
             feats = torch.cat([frames[i].feats for i in need])
             head = net.unet(torch.cat(cues), feats)
             cues_all = torch.cat(cues)
-            ab, conf = compose_output(head, torch.cat(cands), cues_all[:, -1:])
+            ab, conf, blend = compose_output(head, torch.cat(cands), cues_all[:, -1:])
             for j, i in enumerate(need):
-                states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma)
+                states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma, carry=blend[j : j + 1])
         out.append(states)
         # Truncated recurrence: the next step reads this output without its gradient.
-        prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma) for st in states]
+        prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma, carry=st.carried_ab.detach()) for st in states]
     return [DirectionState(torch.cat([st.ab for st in states]), torch.cat([st.conf for st in states])) for states in out]
 
 

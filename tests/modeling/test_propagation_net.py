@@ -113,6 +113,41 @@ def test_shipped_weights_load_by_default():
     assert DEFAULT_WEIGHTS.stat().st_size < 20 * 2**20
 
 
+def test_the_correction_is_shown_but_not_propagated():
+    """The next frame starts from the previous frame's blend of candidates (``carry``),
+    not from its corrected colour: a correction fed back frame after frame drifts."""
+    torch.manual_seed(0)
+    net = PropagationNet().eval()
+    with torch.no_grad():
+        net.unet.head.bias[3:5] = 3.0  # a large correction, so shown and carried differ
+        a, b = _frame(0, 0), _frame(1, 1)
+        keys = _keys(a)
+        first = net.step(a, None, keys)
+        assert first.carry is not None and (first.ab - first.carry).abs().max() > 1.0
+        nxt = net.step(b, first, keys)
+        from_blend = net.step(b, DirectionState(first.carry, first.conf, first.feats, first.luma, index=0), keys)
+        from_shown = net.step(b, DirectionState(first.ab, first.conf, first.feats, first.luma, index=0), keys)
+    assert torch.equal(nxt.ab, from_blend.ab)
+    assert not torch.equal(nxt.ab, from_shown.ab)
+    # A buffered state keeps only what is shown.
+    assert first.detached().carry is None and torch.equal(first.detached().carried_ab, first.ab)
+
+
+def test_static_training_segments_repeat_one_frame():
+    from conftest import moving_clip
+
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    seg = sample_segment(clip, np.random.default_rng(0), encoder, length=4, crop=64, static=True)
+    assert len(seg.indices) == 4 and len(set(seg.indices)) == 1
+    assert torch.equal(seg.luma[0], seg.luma[-1]) and torch.equal(seg.ab[0], seg.ab[-1])
+    moving = sample_segment(clip, np.random.default_rng(0), encoder, length=4, crop=64, max_stride=1)
+    assert len(set(moving.indices)) == 4
+
+
 def test_a_few_training_steps_lower_the_loss():
     from conftest import moving_clip
 
