@@ -28,6 +28,8 @@ import os
 import sys
 import tempfile
 import warnings
+import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -452,6 +454,8 @@ class ReferenceBank:
                 )
             validate_meta(meta)  # schema, types and ranges (bank_meta.py); paths resolved against d
             entries = [BankEntry(e["id"], resolve_entry_path(d, e["path"], allow_outside), tuple(e["size"]), e["sha256"]) for e in meta["entries"]]
+        except InputError:
+            raise  # already says what was expected (old format, a field, a refused path): not "corrupted"
         except (ValueError, KeyError, TypeError, RecursionError) as e:
             raise InputError(f"expected a readable bank meta.json in {str(d)!r}, it is corrupted ({e})") from e
         if meta.get("format") != FORMAT:
@@ -476,7 +480,7 @@ class ReferenceBank:
             with np.load(vectors_path, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             index = _faiss().read_index(str(index_path))
-        except (OSError, ValueError, RuntimeError) as e:
+        except (OSError, ValueError, RuntimeError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:  # a damaged .npz is a damaged zip
             raise InputError(f"expected readable vectors.npz and index.faiss in {str(d)!r} ({str(e).splitlines()[0] if str(e) else type(e).__name__}); rebuild the bank") from e
         bank._restore(arrays, index, entries, meta, d)
         return bank

@@ -144,3 +144,22 @@ def test_retriever_checks_encoder_and_gives_provenance(bank, encoder):
     other.entries, other.vectors = bank.entries, bank.vectors
     with pytest.raises(InputError, match="rebuild the bank"):
         Retriever(other).exemplars_for(keys, encoder)
+
+
+def test_damaged_vectors_file_with_a_matching_checksum_is_explained(bank, tmp_path):
+    """Found by the fuzz cases: a vectors.npz that is no zip any more (its SHA-256 re-sealed
+    into meta.json) used to escape as zipfile.BadZipFile."""
+    import hashlib
+
+    from exemplar_vc.exemplars.bank_meta import meta_digest
+
+    d = bank.save(tmp_path / "damaged")
+    data = bytearray((d / "vectors.npz").read_bytes())
+    data[:4] = b"\0\0\0\0"  # the zip's local header magic
+    (d / "vectors.npz").write_bytes(bytes(data))
+    meta = json.loads((d / "meta.json").read_text())
+    meta["vectors_sha256"] = hashlib.sha256(bytes(data)).hexdigest()
+    meta["meta_sha256"] = meta_digest(meta)
+    (d / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="readable vectors.npz"):
+        ReferenceBank.load(d)

@@ -10,8 +10,10 @@ then byte mutations: truncate, flip, splice, zero-length, random bytes), ``image
 (exemplars as PNG/JPEG/TIFF/BMP/WebP at 1/8/16 bit with 1-4 channels, tiny to large,
 mutated), ``folder`` (frame folders: empty, mixed sizes and depths, junk files,
 subfolders, unicode names, corrupt frames), ``exemplar_spec`` (``--exemplar`` strings and
-API mappings), ``bank`` (index and meta.json edits, with and without a re-computed
-checksum, entry paths to other images, FIFOs, outside the bank), ``config`` (``--config``
+API mappings), ``bank`` (banks of the current format 2, their images inside with relative paths or
+outside with absolute ones: edits of every meta.json field and of index.faiss and
+vectors.npz, with and without a re-computed checksum, a format-1 bank, entry paths to
+other images, FIFOs, links and paths leaving the bank), ``config`` (``--config``
 TOML files and ``--set`` assignments), ``cli`` (argument lists from the grammar of every
 subcommand), ``output`` (occupied, odd or impossible output paths), ``api`` (wrong types
 and values for the public functions).
@@ -433,104 +435,159 @@ def exemplar_spec_case(draw: Draw, case_dir: Path) -> Case | None:
 
 
 def _bank_template(root: Path) -> tuple[Path, Path]:
-    """A saved bank of three tiny photos (built once per process), to copy per case."""
+    """A saved bank (current format) of three tiny photos kept inside it, so meta.json
+    holds paths relative to the bank, plus copies of the photos outside it; built once per
+    process, copied per case."""
     if "bank" not in _CACHE:
         from exemplar_vc.exemplars import ReferenceBank
+        from exemplar_vc.exemplars.bank import FORMAT
 
         base = Path(root) / "_bank_template"
         shutil.rmtree(base, ignore_errors=True)
-        photos = base / "photos"
-        photos.mkdir(parents=True)
-        for k in range(3):
-            write_png(photos / f"p{k}.png", scene(32, 40, 100 + k))
-        bank = ReferenceBank.build(photos, encoder=colorizer().encoder)
-        bank.save(base / "bank")
         inside = base / "bank" / "images"
-        inside.mkdir()
-        write_png(inside / "in.png", scene(32, 40, 200))
+        inside.mkdir(parents=True)
+        for k in range(3):
+            write_png(inside / f"p{k}.png", scene(32, 40, 100 + k))
+        ReferenceBank.build(inside, encoder=colorizer().encoder).save(base / "bank")
+        meta = json.loads((base / "bank" / "meta.json").read_text())
+        # The cases below edit this schema: fail loudly if the bank format moves on.
+        assert meta["format"] == FORMAT and [e["path"] for e in meta["entries"]] == [f"images/p{k}.png" for k in range(3)], meta
+        shutil.copytree(inside, base / "photos")
+        write_png(inside / "in.png", scene(32, 40, 200))  # inside the bank, no entry's image
         _CACHE["bank"] = base
     base = _CACHE["bank"]
     return base / "bank", base / "photos"
 
 
 _JUNK = [None, -1, 0, 1, 2**70, "abc", "", [], {}, [99], [2, 2], 1.5, True, "evil", float("nan"), "../../../../etc/passwd", "/dev/zero", "x" * 5000]
+# Every field of a format-2 meta.json (``exemplar_vc/exemplars/bank_meta.py``), nested ones too.
+_BANK_FIELDS = [
+    "format", "encoder", "encoder_config", "encoder_config.backbone", "encoder_config.blocks", "encoder_config.stride",
+    "descriptor", "config", "config.descriptor", "config.descriptor.backbone", "config.descriptor.sizes",
+    "config.descriptor.levels", "config.descriptor.class_weight", "config.rerank_size", "config.hubness",
+    "config.hubness_min", "config.whiten_min", "config.whiten_dim", "config.whiten_alpha", "config.index_kind",
+    "dim", "search_dim", "whitening_alpha", "index_kind", "index_sha256", "vectors_sha256", "next_id",
+    "entries", "entries.0", "entries.0.id", "entries.0.path", "entries.0.size", "entries.0.sha256", "meta_sha256", "__delete__",
+]  # fmt: skip
+_BANK_FILES = ("index.faiss", "vectors.npz")
 
 
-def bank_case(draw: Draw, case_dir: Path) -> Case | None:
+def _reseal(meta: dict) -> None:
+    """Recompute the checksum, as a deliberate editor would (not possible for NaN)."""
     from exemplar_vc.exemplars.bank_meta import meta_digest
 
-    i, o = _dirs(case_dir)
+    try:
+        meta["meta_sha256"] = meta_digest(meta)
+    except (TypeError, ValueError):
+        pass
+
+
+def _bank_layout(draw: Draw, case_dir: Path, i: Path) -> tuple[Path, dict, str]:
+    """The case's bank, copied from the template: "inside" keeps the relative entry paths
+    (the copy is a moved bank), "outside" points them at absolute copies elsewhere."""
     template, photos = _bank_template(case_dir.parent)
     bank = i / "bank"
     shutil.copytree(template, bank)
-    shutil.copytree(photos, i / "photos")
-    # Point the copied bank at the copied photos, and re-seal: a valid bank of this case.
     meta = json.loads((bank / "meta.json").read_text())
-    for e in meta["entries"]:
-        e["path"] = str(i / "photos" / Path(e["path"]).name)
-    meta["meta_sha256"] = meta_digest(meta)
-    how = draw(st.sampled_from(["none", "field", "field_resealed", "entry_path", "entry_path_resealed", "index_bytes", "meta_bytes", "missing_file", "deep_json"]))
-    detail = how
+    layout = draw(st.sampled_from(["inside", "outside"]))
+    if layout == "outside":
+        shutil.copytree(photos, i / "photos")
+        for e in meta["entries"]:
+            e["path"] = str(i / "photos" / Path(e["path"]).name)
+        _reseal(meta)
+    return bank, meta, layout
+
+
+def _entry_path_target(draw: Draw, i: Path, bank: Path) -> str:
+    """A path for an entry: other images, special files, relative paths that leave the
+    bank (directly or through a link inside it), missing files."""
+    fifo = i / "fifo.png"
+    os.mkfifo(fifo)
+    link = bank / "images" / "link.png"
+    os.symlink("/etc/hostname", link)
+    return draw(st.sampled_from([
+        "images/p2.png", "images/in.png", "images/link.png", "images/nosuch.png", "images", "p0.png",
+        "../photos/p0.png", "images/../../bank/meta.json", "../../../../etc/hostname",
+        str(bank / "images" / "p1.png"), str(fifo), "/dev/zero", str(i / "missing.png"), str(i), "/proc/self/environ",
+    ]))  # fmt: skip
+
+
+def _mutate_bank_file(draw: Draw, bank: Path, meta: dict, name: str) -> str:
+    """Mutate index.faiss or vectors.npz, and maybe re-seal its SHA-256 in meta.json."""
+    import hashlib
+
+    data, m = mutate_bytes(draw, (bank / name).read_bytes())
+    (bank / name).write_bytes(data)
+    if not draw(st.booleans()):
+        return f"{name} {m}"
+    meta["index_sha256" if name == "index.faiss" else "vectors_sha256"] = hashlib.sha256(data).hexdigest()
+    _reseal(meta)
+    (bank / "meta.json").write_text(json.dumps(meta, indent=1))
+    return f"{name} {m} resealed"
+
+
+def bank_case(draw: Draw, case_dir: Path) -> Case | None:
+    i, o = _dirs(case_dir)
+    bank, meta, layout = _bank_layout(draw, case_dir, i)
+    how = draw(st.sampled_from(["none", "field", "field_resealed", "old_format", "entry_path", "entry_path_resealed", "file_bytes", "meta_bytes", "missing_file", "deep_json"]))
+    detail = f"{layout} {how}"
+    expect = "ok" if how == "none" else "any"
+    original = json.dumps(meta, sort_keys=True)
     if how in ("field", "field_resealed"):
-        key = draw(st.sampled_from(["format", "encoder", "encoder_config", "encoder_config.backbone", "encoder_config.blocks", "encoder_config.stride", "dim", "embed_size", "rerank_size", "index_kind", "index_sha256", "next_id", "entries", "entries.0", "entries.0.id", "entries.0.size", "entries.0.sha256", "meta_sha256", "__delete__"]))
+        key = draw(st.sampled_from(_BANK_FIELDS))
         value = draw(st.sampled_from(_JUNK))
         _set_path(meta, key, value)
-        detail = f"{how} {key}={value!r}"[:120]
+        detail = f"{detail} {key}={value!r}"[:120]
+    elif how == "old_format":  # a format-1 bank: refused with the command that rebuilds it
+        meta["format"] = "exemplar_vc.bank/1"
+        expect = "error"
     elif how in ("entry_path", "entry_path_resealed"):
-        fifo = i / "fifo.png"
-        os.mkfifo(fifo)
-        target = draw(st.sampled_from([str(i / "photos" / "p2.png"), str(fifo), "/dev/zero", "../../../../etc/hostname", "images/in.png", "images/../../bank/meta.json", str(i / "missing.png"), str(i), "/proc/self/environ"]))
+        target = _entry_path_target(draw, i, bank)
         meta["entries"][draw(st.integers(0, 2))]["path"] = target
-        detail = f"{how} -> {target}"
-    if how.endswith("resealed"):
-        try:
-            meta["meta_sha256"] = meta_digest(meta)
-        except (TypeError, ValueError):
-            pass
+        detail = f"{detail} -> {target}"
+    if how.endswith("resealed") or (how == "old_format" and draw(st.booleans())):
+        _reseal(meta)
+    elif how in ("field", "entry_path") and json.dumps(meta, sort_keys=True) != original:
+        expect = "error"  # an edit the checksum does not cover
     (bank / "meta.json").write_text(json.dumps(meta, indent=1))
-    if how == "index_bytes":
-        data, m = mutate_bytes(draw, (bank / "index.faiss").read_bytes())
-        (bank / "index.faiss").write_bytes(data)
-        detail = f"index {m}"
-        if draw(st.booleans()):
-            import hashlib
-
-            meta["index_sha256"] = hashlib.sha256(data).hexdigest()
-            meta["meta_sha256"] = meta_digest(meta)
-            (bank / "meta.json").write_text(json.dumps(meta, indent=1))
-            detail += " resealed"
+    if how == "file_bytes":
+        detail = f"{layout} " + _mutate_bank_file(draw, bank, meta, draw(st.sampled_from(_BANK_FILES)))
     elif how == "meta_bytes":
         data, m = mutate_bytes(draw, (bank / "meta.json").read_bytes())
         (bank / "meta.json").write_bytes(data)
-        detail = f"meta.json {m}"
+        detail = f"{layout} meta.json {m}"
     elif how == "missing_file":
-        name = draw(st.sampled_from(["meta.json", "index.faiss", "photos"]))
-        target = bank / name if name != "photos" else i / "photos" / "p0.png"
+        name = draw(st.sampled_from(["meta.json", *_BANK_FILES, "image"]))
+        target = bank / name if name != "image" else Path(meta["entries"][0]["path"]) if layout == "outside" else bank / "images" / "p0.png"
         target.unlink()
-        detail = f"missing {name}"
+        detail = f"{layout} missing {name}"
     elif how == "deep_json":
         (bank / "meta.json").write_text("[" * 100000 + "]" * 100000)
     query = write_png(i / "query.png", scene(32, 40, 101))
     video = i / "gray.mp4"
     encode_video(video, clip(2, 32, 40, 101), "libx264", "yuv420p", Fraction(12))
     out = o / "out.mp4"
-    expect = "ok" if how == "none" else "any"
+    # A format-1 bank is refused with the command that rebuilds it, not called corrupted.
+    message = r"got 'exemplar_vc.bank/1'.*exemplar-vc bank build" if how == "old_format" else None
     route = draw(st.sampled_from(["search", "colorize", "api"]))
     if route == "search":
         argv = ["bank", "search", str(bank), str(query), "--k", str(draw(st.integers(1, 4))), "--json"]
-        return Case("bank", f"search {detail}", [i], argv=argv, expect=expect)
+        return Case("bank", f"search {detail}", [i], argv=argv, expect=expect, message=message)
     if route == "colorize":
         argv = ["colorize", str(video), "-o", str(out), "--bank", str(bank), "--working-size", str(WORKING_SIZE), "--device", "cpu", "-q"]
-        return Case("bank", f"colorize {detail}", [i], argv=argv, output=out, expect="any", check=output_check(video))
+        return Case("bank", f"colorize {detail}", [i], argv=argv, output=out, expect="error" if expect == "error" else "any", check=output_check(video), message=message)
+    allow_outside = draw(st.booleans())
+    if not allow_outside and layout == "outside" and expect == "ok":
+        expect = "error"  # entries outside a bank of unknown origin are refused
 
     def api():
         from exemplar_vc.exemplars import ReferenceBank
 
-        b = ReferenceBank.load(bank, encoder=colorizer().encoder)
+        b = ReferenceBank.load(bank, encoder=colorizer().encoder, allow_outside=allow_outside)
         hits = b.search(np.asarray(scene(32, 40, 101)[..., 1]), k=3)
         return [b.image(h.entry) for h in hits[0]]
 
-    return Case("bank", f"api {detail}", [i], api=api, expect=expect)
+    return Case("bank", f"api allow_outside={allow_outside} {detail}", [i], api=api, expect=expect, message=message)
 
 
 def _set_path(doc: dict, key: str, value: Any) -> None:

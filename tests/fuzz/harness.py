@@ -34,7 +34,8 @@ class Case:
 
     inputs: files and folders that must not change. output: the output path, if any.
     expect: "ok", "error" or "any". check: called with the output path (CLI) or the API's
-    return value after a success; returns a list of problems.
+    return value after a success; returns a list of problems. message: a pattern the
+    error message must match when the case ends in an error (e.g. the command to run).
     """
 
     kind: str
@@ -45,6 +46,7 @@ class Case:
     output: Path | None = None
     expect: str = "any"
     check: Callable[[Any], list[str]] | None = None
+    message: str | None = None
 
 
 # Findings in code this harness's author does not own, reported to its owners: a case whose
@@ -167,6 +169,8 @@ def run_case(case: Case) -> Outcome:
         out.problems.append("expected an error, the case succeeded")
     if out.status == "error" and case.expect == "ok":
         out.problems.append(f"expected success, got {out.message!r}")
+    if out.status == "error" and case.message is not None and not re.search(case.message, out.message):
+        out.problems.append(f"expected an error message matching {case.message!r}, got {out.message!r}")
     if out.status == "ok" and case.check is not None:
         try:
             out.problems += case.check(result)
