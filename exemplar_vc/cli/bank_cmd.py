@@ -16,17 +16,19 @@ from .checks import check_input_path
 __all__ = ["register", "query_frames"]
 
 
-def query_frames(path: str):
+def query_frames(path: str, progress: bool = False):
     """Gray key frames of a video (shot starts and drift key frames) or one image:
-    a list of ``(frame_index, (H, W) uint8 gray)``."""
+    a list of ``(frame_index, (H, W) uint8 gray)``; ``progress``: a bar over a video's frames."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"expected an image or a video to search with, but {path!r} does not exist")
     if p.suffix.lower() in VIDEO_SUFFIXES or p.is_dir():
         from ..io import open_video
         from ..keyframes import plan_video
+        from ..pipeline import _progress
 
-        plan = plan_video(open_video(path).gray_frames())
+        video = open_video(path)
+        plan = plan_video(_progress(video.gray_frames(), video.num_frames, progress, "key frames"))
         return [(k.index, k.gray) for k in plan.keyframes]
     from ..io.images import load_color_image
     from ..pixels import rgb_to_gray
@@ -115,7 +117,7 @@ def _build(args: argparse.Namespace) -> int:
     from ..exemplars.bank import ReferenceBank
 
     _check_bank_output(args.output)
-    bank = ReferenceBank.build(args.inputs)
+    bank = ReferenceBank.build(args.inputs, progress=not args.quiet)
     _save(bank, args.output)
     print(f"built bank {args.output} with {len(bank)} images", file=sys.stderr)
     return 0
@@ -126,7 +128,7 @@ def _add(args: argparse.Namespace) -> int:
 
     bank = ReferenceBank.load(args.bank)
     _check_bank_output(args.bank)
-    added = bank.add(args.files)
+    added = bank.add(args.files, progress=not args.quiet)
     _save(bank, args.bank)
     print(f"added {len(added)} images to {args.bank} ({len(bank)} in all)", file=sys.stderr)
     return 0
@@ -150,8 +152,8 @@ def _search(args: argparse.Namespace) -> int:
         raise InputError(f"expected --k >= 1, got {args.k}")
     bank = ReferenceBank.load(args.bank)
     check_input_path(args.query, "query image or video")
-    frames = query_frames(args.query)
-    results = bank.search([g for _, g in frames], k=args.k, rerank=not args.no_rerank)
+    frames = query_frames(args.query, progress=not args.quiet)
+    results = bank.search([g for _, g in frames], k=args.k, rerank=not args.no_rerank, progress=not args.quiet)
     doc = [{"frame": i, "results": [{"path": h.path, "score": round(h.score, 4), "global_score": round(h.global_score, 4), "id": h.entry.id} for h in hits]} for (i, _), hits in zip(frames, results)]
     if args.json:
         json.dump(doc, sys.stdout, indent=1)
@@ -163,20 +165,27 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bank", help="build, update and search a reference bank of colour images")
     bank_sub = p.add_subparsers(dest="bank_command", metavar="ACTION", required=True)
     b = bank_sub.add_parser("build", help="embed colour images into a new bank folder")
     b.add_argument("inputs", nargs="+", metavar="DIR_OR_FILES", help="image files and/or folders (searched recursively)")
     b.add_argument("-o", "--output", required=True, metavar="BANK_DIR", help="folder to write index.faiss and meta.json to")
+    _quiet(b)
     b.set_defaults(run=_build)
     a = bank_sub.add_parser("add", help="add images to an existing bank (duplicates are skipped)")
     a.add_argument("bank", metavar="BANK_DIR")
     a.add_argument("files", nargs="+", metavar="FILES")
+    _quiet(a)
     a.set_defaults(run=_add)
     r = bank_sub.add_parser("remove", help="remove images from a bank by id or path")
     r.add_argument("bank", metavar="BANK_DIR")
     r.add_argument("items", nargs="+", metavar="ID_OR_PATH")
+    _quiet(r)
     r.set_defaults(run=_remove)
     s = bank_sub.add_parser("search", help="best bank images for an image or for each key frame of a video")
     s.add_argument("bank", metavar="BANK_DIR")
@@ -184,4 +193,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--k", type=int, default=5, help="results per key frame (default 5)")
     s.add_argument("--json", action="store_true", help="print one JSON document: [{frame, results: [{path, score}]}], best first")
     s.add_argument("--no-rerank", action="store_true", help="rank by global embedding only (no dense re-ranking)")
+    _quiet(s)
     s.set_defaults(run=_search)

@@ -63,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         max_frames=args.max_frames,
         extra_metrics=extra,
         log=log,
+        progress=not args.quiet,
     )
     text = markdown_report(report)
     if args.markdown:
@@ -92,5 +93,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--working-size", type=int, default=None, metavar="N", help="pipeline working size (short side, px)")
     p.add_argument("--model", default="default", help="named variant: default, fast, quality")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines or bars on stderr")
     p.set_defaults(run=_run)

@@ -95,6 +95,7 @@ def evaluate_clip(
     extra_metrics: dict[str, Callable] | None = None,
     scorer: ClipScorer | None = None,
     variants: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> ClipResult:
     """One clip ((T, H, W, 3) uint8 RGB ground truth) under one protocol.
 
@@ -103,6 +104,7 @@ def evaluate_clip(
     a ``ClipScorer`` of this ground truth to share across protocols (made if None).
     ``variants``: more named colorizers (e.g. another fusion module) run exactly like the
     pipeline on the same input and exemplars, each reported under its name.
+    ``progress``: the colorizers' own progress bars (stage 1, colorizing) on stderr.
     """
     variants = variants or {}
     unknown = [m for m in methods if m not in METHODS and m not in variants]
@@ -121,17 +123,17 @@ def evaluate_clip(
         if colorizer is None:
             raise InputError("expected a colorizer for the pipeline method or the retrieval protocol, got None")
     if "pipeline" in methods:
-        res, seconds, mem = _timed(lambda: colorizer(gray, exemplars=source))
+        res, seconds, mem = _timed(lambda: colorizer(gray, exemplars=source, progress=progress))
         outputs["pipeline"], confidence = res.frames, res.confidence
         exemplars = {e.frame: e.image for e in res.exemplars}
         results["pipeline"] = _method_result("pipeline", res.frames, scorer, seconds, mem, metric_names)
     elif protocol == "retrieval":
-        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source).exemplars}
+        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source, progress=progress).exemplars}
     else:
         exemplars = source
     for v, variant in variants.items():
         if v in methods:
-            res, seconds, mem = _timed(lambda: variant(gray, exemplars=source))
+            res, seconds, mem = _timed(lambda: variant(gray, exemplars=source, progress=progress))
             outputs[v] = res.frames
             results[v] = _method_result(v, res.frames, scorer, seconds, mem, metric_names)
     for m in methods:
@@ -190,12 +192,14 @@ def evaluate(
     log: Callable[[str], None] | None = None,
     on_result: Callable[[ClipResult], None] | None = None,
     variants: dict[str, Any] | None = None,
+    progress: bool = False,
 ) -> EvalReport:
     """Every protocol on every clip found in ``inputs`` (in that order); returns an
     ``EvalReport``. Writes an HTML report (index.html, one page per clip) when
     ``report_dir`` is given; ``on_result`` is called with each clip result as it is done
     (e.g. to save partial results of a long run). ``variants``: more named colorizers,
-    see ``evaluate_clip``."""
+    see ``evaluate_clip``. ``progress``: the colorizers' progress bars on stderr (the
+    frames of each pipeline run; ``log`` names the clip and protocol before each)."""
     methods = list(methods) + [v for v in (variants or {}) if v not in methods]
     for p in protocols:
         if p not in PROTOCOLS:
@@ -214,7 +218,7 @@ def evaluate(
         for protocol in protocols:
             if log:
                 log(f"{name} ({len(gt)} frames), {protocol}")
-            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer, variants))
+            clips.append(evaluate_clip(name, gt, protocol, colorizer, methods, metric_names, bank, report_dir, extra_metrics, scorer, variants, progress))
             if on_result:
                 on_result(clips[-1])
         del gt, scorer

@@ -688,8 +688,8 @@ def cli_case(draw: Draw, case_dir: Path) -> Case | None:
     argv = sub.split()
     options = {
         "colorize": ["-o", "--exemplar", "--references", "--bank", "--working-size", "--device", "--model", "--config", "--set", "-q"],
-        "bank build": ["-o"],
-        "bank search": ["--k", "--json", "--no-rerank"],
+        "bank build": ["-o", "-q"],
+        "bank search": ["--k", "--json", "--no-rerank", "-q"],
         "eval": ["--protocol", "--report", "--methods"],
     }.get(sub, [])
     for _ in range(draw(st.integers(0, 3))):
