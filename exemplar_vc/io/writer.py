@@ -30,6 +30,7 @@ import numpy as np
 
 from ..errors import InputError, OutputError
 from .formats import BT709, Codec, ColorTags, check_codec_output, default_codec, encode_image, get_codec, to_depth, video_frame
+from .image_tags import tag_image
 from .images import IMAGE_SUFFIXES
 from .reader import VIDEO_SUFFIXES
 from .stale import PARTIAL_TAG, clean_stale_partials, clean_stale_spills, owner_record
@@ -196,6 +197,7 @@ class FrameWriter:
         self.codec = default_codec(self.output) if codec is None else get_codec(codec)
         check_codec_output(self.codec, self.output)
         self.color = (color or BT709).for_output(self.codec.matrix, self.codec.range)
+        self._image_color = color  # frames of a folder: None means sRGB, what we compute
         self.timestamps = timestamps
         if names is not None and (isinstance(names, (str, bytes)) or not all(isinstance(n, str) for n in names)):
             raise InputError(f"expected names as a list of file names, got {type(names).__name__}")
@@ -280,14 +282,16 @@ class FrameWriter:
         else:
             name = f"{self.count:06d}{ext}"
         if self.codec.name != "png" or rgb.dtype != np.uint8:
-            data = np.frombuffer(encode_image(rgb, self.codec), np.uint8)  # formats.py
+            data = encode_image(rgb, self.codec)  # formats.py
         else:
-            ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+            ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
             if not ok:
                 raise OSError(f"PNG encoding of {name!r} failed")
+            data = buf.tobytes()
+        data = tag_image(data, ext, self._image_color)  # sRGB or the input's tags (image_tags.py)
         # Python's file object raises on every failed write, including at close.
         with open(self._tmp / name, "xb") as f:
-            f.write(data.tobytes())
+            f.write(data)
 
     def _write_video(self, rgb: np.ndarray) -> None:
         import av
