@@ -15,7 +15,9 @@ explicit timestamps, and x264's macroblock tree is off: with it, the same 6 fram
 bear.mp4 at 854 px wide gave 3 different files in 6 encodes in one process (and two runs
 of the pipeline on bear.mp4 decoded up to 29 levels apart); with ``mbtree=0`` (or
 ``asm=0``), 1 file, at every width tried (18-1280). CRF 15 keeps the quality CRF 17 had
-with the macroblock tree (benchmarks/README.md, Reliability).
+with the macroblock tree (benchmarks/README.md, Reliability). Every container is opened
+with FFmpeg's ``fflags +bitexact``: without it the Matroska muxer writes a random segment
+UID and the muxing date, so two .mkv runs differed byte-wise (mp4 and mov did not).
 """
 
 from __future__ import annotations
@@ -301,7 +303,8 @@ class FrameWriter:
         rgb = to_depth(rgb, 8)
         if self._container is None:
             h, w = rgb.shape[:2]
-            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()])
+            # bitexact: Matroska otherwise writes a random segment UID and the muxing date
+            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()], options={"fflags": "+bitexact"})
             stream = self._container.add_stream("libx264", rate=self.fps)
             # H.264 4:2:0 needs even sizes: an odd edge is padded by repeating the last row/column.
             stream.width, stream.height = w + (w % 2), h + (h % 2)
