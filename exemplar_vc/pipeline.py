@@ -19,7 +19,8 @@ from .io import FrameSource, check_output_path, open_video, open_writer
 from .keyframes import plan_video
 from .modeling.encoder import LuminanceEncoder
 from .modeling.fusion import Fusion, build_fusion
-from .propagation import ColorizedFrame, PropagationEngine, prepare_exemplar
+from .propagation import ColorizedFrame, PreparedExemplar, PropagationEngine, prepare_exemplar
+from .propagation.frames import AnchorExemplars
 from .registry import get_config
 from .types import Exemplar, ExemplarSource, VideoPlan
 
@@ -307,18 +308,22 @@ class VideoColorizer:
         from .tensors import PreciseEngine
 
         grays = {k.index: k.gray for k in plan.keyframes}
-        anchors = {}
-        with torch.no_grad():
-            for ex in exemplars:
-                anchors[ex.frame] = prepare_exemplar(
-                    ex,
-                    self.encoder,
-                    self.config.working_size,
-                    self.device,
-                    frame_gray=grays.get(ex.frame),
-                    aligned_tolerance=self.config.propagation.aligned_tolerance,
-                    working_chroma=self.fusion.exact_exemplars,
-                )
+
+        # Prepared when a segment reaches the anchor, not here: memory would grow with the
+        # number of exemplars (issue 12).
+        @torch.no_grad()
+        def prepare(ex: Exemplar) -> PreparedExemplar:
+            return prepare_exemplar(
+                ex,
+                self.encoder,
+                self.config.working_size,
+                self.device,
+                frame_gray=grays.get(ex.frame),
+                aligned_tolerance=self.config.propagation.aligned_tolerance,
+                working_chroma=self.fusion.exact_exemplars,
+            )
+
+        anchors = AnchorExemplars({ex.frame: ex for ex in exemplars}, prepare)
         return PreciseEngine(self.encoder, self.config, anchors, plan.shot_starts, plan.num_frames, self.device, self.fusion, prior=self._prior(), **options)
 
     def _prior(self):

@@ -8,6 +8,12 @@ merged and rendered. A segment with no anchor after it gets the forward pass onl
 frames are emitted at once. Memory is thereby bounded by the longest segment, never by
 the video's length, and colour never crosses a shot boundary.
 
+Exemplars are held only while a segment needs them: an anchor's exemplar is read from
+``anchors`` (prepared there when it is a ``frames.AnchorExemplars``) for the segments that
+end or start at it and dropped after, so memory does not grow with their number either.
+The keys of every exemplar (for frames before a shot's first exemplar) exist only from
+the first segment that needs them to the last one.
+
 What each frame's colour is made of is the fusion module's business
 (``modeling/fusion.py``): the engine is the same for every implementation.
 """
@@ -15,7 +21,7 @@ What each frame's colour is made of is the fusion module's business
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -53,11 +59,17 @@ class ColorizedFrame:
     rgb_tensor: torch.Tensor | None = None
 
 
-def exemplar_keys(exemplars: list[PreparedExemplar]) -> ExemplarKeys:
-    """Lay the key positions of one or more exemplars (grids may differ) side by side."""
-    feats = torch.cat([e.feats.flatten(2) for e in exemplars], dim=2)
-    ab = torch.cat([e.ab.flatten(2) for e in exemplars], dim=2)
-    return ExemplarKeys(feats[:, None, :, None, :], ab[:, None, :, None, :])
+def exemplar_keys(exemplars: Iterable[PreparedExemplar]) -> ExemplarKeys:
+    """Lay the key positions of one or more exemplars (grids may differ) side by side.
+
+    Only each exemplar's features and chroma are kept while the others are read, so an
+    iterable that prepares them one at a time never holds them all at once."""
+    feats, ab = [], []
+    for e in exemplars:
+        feats.append(e.feats.flatten(2))
+        ab.append(e.ab.flatten(2))
+        del e  # not held while the next one is prepared
+    return ExemplarKeys(torch.cat(feats, dim=2)[:, None, :, None, :], torch.cat(ab, dim=2)[:, None, :, None, :])
 
 
 class _FrameStream:
@@ -97,7 +109,8 @@ class PropagationEngine:
     Args:
         encoder: the frozen luminance encoder.
         config: pipeline settings.
-        anchors: ``{frame_index: PreparedExemplar}`` key frames and their exemplars.
+        anchors: ``{frame_index: PreparedExemplar}`` key frames and their exemplars; a
+            ``frames.AnchorExemplars`` prepares each only when a segment needs it.
         shot_starts: first frame of every shot, ascending, starting with 0.
         n_frames: number of frames the stream will deliver.
         device: where tensors live.
@@ -112,7 +125,7 @@ class PropagationEngine:
         self,
         encoder: LuminanceEncoder,
         config: ColorizerConfig,
-        anchors: dict[int, PreparedExemplar],
+        anchors: Mapping[int, PreparedExemplar],
         shot_starts: list[int],
         n_frames: int,
         device: torch.device,
@@ -130,8 +143,12 @@ class PropagationEngine:
         self.prior = prior
         self.rgb_tensor = rgb_tensor
         self.segments: list[Segment] = plan_segments(shot_starts or [0], anchors, n_frames)
-        self._pool = exemplar_keys([anchors[f] for f in sorted(anchors)]) if anchors else None
-        self._keys = {f: exemplar_keys([anchors[f]]) for f in sorted(anchors)}
+        # What the segments at work need, filled as they reach it (see _hold, _release).
+        self._held: dict[int, PreparedExemplar] = {}
+        self._keys: dict[int, ExemplarKeys] = {}
+        self._pool: ExemplarKeys | None = None
+        unanchored = [s.start for s in self.segments if s.left_anchor is None]
+        self._last_pool_start = unanchored[-1] if unanchored else None
         self._anchor_states: dict[int, DirectionState] = {}
 
     @torch.no_grad()
@@ -143,7 +160,7 @@ class PropagationEngine:
         one's right anchor. Each segment depends only on its frames and its two anchors,
         so its frames are the same as in a full run.
         """
-        if self._pool is None:
+        if not self.anchors:
             raise ValueError("expected at least one exemplar to propagate, got none")
         todo = self.segments if segments is None else list(segments)
         if not todo:
@@ -155,17 +172,24 @@ class PropagationEngine:
         if todo[0].start not in starts:
             raise ValueError(f"expected segments of this plan, got one starting at frame {todo[0].start}")
         frames = _FrameStream(gray_frames, self._analyse, self.n_frames, first=todo[0].start)
-        for segment in todo:
-            yield from self._run_segment(segment, frames)
-        if segments is None:
-            frames.check_exhausted()
+        try:
+            for i, segment in enumerate(todo):
+                yield from self._run_segment(segment, frames)
+                self._release(segment, todo[i + 1] if i + 1 < len(todo) else None)
+            if segments is None:
+                frames.check_exhausted()
+        finally:
+            # Another run re-reads what it needs; a kept anchor state is recomputed the same.
+            self._held.clear()
+            self._keys.clear()
+            self._anchor_states.clear()
 
     def _run_segment(self, segment: Segment, frames: _FrameStream) -> Iterator[ColorizedFrame]:
         """Forward through the segment; with a right anchor, then backward, merge, render."""
         buffer = SegmentBuffer(self.cfg.max_buffer_frames)
         try:
             forward = None
-            keys = self._pool if segment.left_anchor is None else self._keys[segment.left_anchor]
+            keys = self._pool_keys() if segment.left_anchor is None else self._hold(segment.left_anchor)
             for index in range(segment.start, segment.end):
                 frame = frames.take()
                 if index == segment.left_anchor:
@@ -185,7 +209,7 @@ class PropagationEngine:
     def _backward_and_merge(self, segment: Segment, buffer: SegmentBuffer, anchor: DirectionState) -> Iterator[ColorizedFrame]:
         """Backward pass from the right anchor over the waiting frames, then merge and
         render them in order."""
-        keys = self._keys[segment.right_anchor]
+        keys = self._hold(segment.right_anchor)
         backward = anchor
         merged: list[DirectionState] = []
         for i in range(len(buffer) - 1, -1, -1):
@@ -194,6 +218,32 @@ class PropagationEngine:
             merged.append(self.fusion.merge(forward, backward, segment.distances(frame.index)))
         for i, state in enumerate(reversed(merged)):
             yield self._render(buffer[i][0], state)
+
+    # -- exemplars held ------------------------------------------------------------
+    def _hold(self, frame: int) -> ExemplarKeys:
+        """An anchor's keys, reading (preparing) its exemplar when not held yet."""
+        if frame not in self._held:
+            self._held[frame] = self.anchors[frame]
+            self._keys[frame] = exemplar_keys([self._held[frame]])
+        return self._keys[frame]
+
+    def _pool_keys(self) -> ExemplarKeys:
+        """The keys of every exemplar, built when a segment with no left anchor first needs
+        them, reading one exemplar at a time."""
+        if self._pool is None:
+            self._pool = exemplar_keys(self.anchors[f] for f in sorted(self.anchors))
+        return self._pool
+
+    def _release(self, done: Segment, following: Segment | None) -> None:
+        """Drop what no later segment needs once ``done`` is finished. Anchors sit at
+        segment bounds, so only the following segment can share one with ``done``. The
+        pool lasts to the plan's last segment with no left anchor: a later run of this
+        engine (one segment at a time, ``jobs.SegmentEngines``) would rebuild it."""
+        keep = set() if following is None else {following.left_anchor, following.right_anchor}
+        for frame in [f for f in self._held if f not in keep]:
+            del self._held[frame], self._keys[frame]
+        if done.left_anchor is None and done.start == self._last_pool_start:
+            self._pool = None
 
     # -- per frame ----------------------------------------------------------------
     def _analyse(self, index: int, gray: np.ndarray) -> FrameData:
@@ -205,8 +255,9 @@ class PropagationEngine:
         state = self._anchor_states.pop(frame.index, None)
         if state is not None:
             return state
-        exemplar = self.anchors[frame.index]
-        state = self.fusion.anchor(frame.fusion, exemplar, self._keys[frame.index])
+        keys = self._hold(frame.index)
+        exemplar = self._held[frame.index]
+        state = self.fusion.anchor(frame.fusion, exemplar, keys)
         if self.fusion.exact_exemplars and exemplar.ab_aligned is not None:
             state.ab_full = exemplar_chroma(exemplar.exemplar, tuple(frame.gray.shape[-2:]), self.device)
         if keep:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -15,7 +17,7 @@ from ..modeling.encoder import LuminanceEncoder
 from ..modeling.fusion import FusionFrame
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
-__all__ = ["FrameData", "PreparedExemplar", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
+__all__ = ["FrameData", "PreparedExemplar", "AnchorExemplars", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
 
 
 @dataclass
@@ -59,6 +61,33 @@ class PreparedExemplar:
     ab: torch.Tensor
     ab_aligned: torch.Tensor | None = None
     ab_working: torch.Tensor | None = None
+
+
+class AnchorExemplars(Mapping):
+    """``{frame: PreparedExemplar}`` whose values are prepared when read, never stored.
+
+    Preparing every exemplar up front made memory grow with their number; the engine
+    instead reads an anchor when a segment needs it and drops it after (``engine.py``).
+    ``prepare`` turns one ``Exemplar`` into its ``PreparedExemplar``; each read calls it
+    again, so keep what you read for as long as you need it.
+    """
+
+    def __init__(self, exemplars: Mapping[int, Exemplar], prepare: Callable[[Exemplar], PreparedExemplar]):
+        self._exemplars = dict(exemplars)
+        self._prepare = prepare
+
+    def __getitem__(self, frame: int) -> PreparedExemplar:
+        return self._prepare(self._exemplars[frame])
+
+    def __contains__(self, frame: object) -> bool:
+        # Mapping's default would read (prepare) the value to answer.
+        return frame in self._exemplars
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted(self._exemplars))
+
+    def __len__(self) -> int:
+        return len(self._exemplars)
 
 
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
