@@ -170,8 +170,8 @@ class SegmentEngines:
     prepared with its one or two anchors (the segment is cut the same way from them:
     ``plan_segments`` places its bounds from the anchors inside it and the shot's ends,
     and its frames depend on nothing else, ``keys.py``). Segments with no left anchor
-    match every exemplar of the video and share one engine holding them all, built when
-    first needed."""
+    match every exemplar of the video and share one engine over them all, built when
+    first needed; that engine too prepares its exemplars lazily, per segment."""
 
     def __init__(self, colorizer, stage1):
         self.colorizer, self.stage1 = colorizer, stage1
