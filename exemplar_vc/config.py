@@ -57,6 +57,8 @@ class PropagationConfig:
                 raise InputError(f"expected propagation.{name} in {list(allowed)}, got {value!r}")
         if self.max_buffer_frames < 1:
             raise InputError(f"expected propagation.max_buffer_frames >= 1, got {self.max_buffer_frames}")
+        if not self.fill_in_low < self.fill_in_high:
+            raise InputError(f"expected propagation.fill_in_low < propagation.fill_in_high, got {self.fill_in_low} and {self.fill_in_high}")
 
 
 @dataclass(frozen=True)

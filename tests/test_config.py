@@ -36,6 +36,9 @@ def test_from_pretrained_takes_nested_overrides():
         ({"working_size": 3.5}, "working_size as an integer"),
         ({"propagation": 3}, "propagation as a table of settings"),
         ({"shots": {"window": 0}}, "window >= 1"),  # the dataclass's own check still runs
+        ({"propagation": {"fill_in_low": 2}}, "fill_in_low < propagation.fill_in_high"),
+        ({"encoder": {"blocks": [99]}}, "block numbers 0-15 of efficientnet-lite0, got \\[99\\]"),
+        ({"encoder": {"blocks": []}}, "block numbers"),
     ],
 )
 def test_bad_overrides_are_explained(overrides, message):

@@ -25,6 +25,20 @@ def test_mp4_round_trip_keeps_fps_count_and_audio(tmp_path, clip_rgb):
     assert audio_packets(out) == audio_packets(src) > 0
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mov", ".mkv"])
+@pytest.mark.parametrize("fps", [Fraction(5000), Fraction(30000, 1001), Fraction(1, 7)])
+def test_short_clips_at_any_frame_rate_decode_whole(tmp_path, fps, suffix):
+    # Found by the fuzz run: 3 frames at 5000 frames/s, which x264 codes with a B-frame,
+    # gave an MP4 that decoded to none (its edit list rounded to the millisecond).
+    y, x = np.mgrid[0:19, 0:17]
+    out = tmp_path / f"out{suffix}"
+    with open_writer(out, fps) as w:
+        for i in range(3):
+            w.write(np.stack([(x * 10 + i * 3) % 255, (y * 10) % 255, np.full_like(x, 100 + i)], -1).astype(np.uint8))
+    back = open_video(out)
+    assert back.fps == fps and len(list(back.gray_frames())) == 3
+
+
 def test_video_gray_follows_opencv_protocol(tmp_path, clip_rgb):
     src = write_video(tmp_path / "in.mp4", clip_rgb)
     video = open_video(src)

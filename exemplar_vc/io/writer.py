@@ -22,6 +22,7 @@ UID and the muxing date, so two .mkv runs differed byte-wise (mp4 and mov did no
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -303,8 +304,7 @@ class FrameWriter:
         rgb = to_depth(rgb, 8)
         if self._container is None:
             h, w = rgb.shape[:2]
-            # bitexact: Matroska otherwise writes a random segment UID and the muxing date
-            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()], options={"fflags": "+bitexact"})
+            self._container = self._open_container()
             stream = self._container.add_stream("libx264", rate=self.fps)
             # H.264 4:2:0 needs even sizes: an odd edge is padded by repeating the last row/column.
             stream.width, stream.height = w + (w % 2), h + (h % 2)
@@ -329,6 +329,18 @@ class FrameWriter:
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
 
+    def _open_container(self):
+        import av
+
+        fmt = _FORMATS[self.output.suffix.lower()]
+        # bitexact: Matroska otherwise writes a random segment UID and the muxing date.
+        options = {"fflags": "+bitexact"}
+        if fmt in ("mp4", "mov"):
+            # The movie clock (1000 ticks/s by default) must resolve a frame: at 5000
+            # frames/s its edit list rounded a 3-frame clip to nothing a decoder shows.
+            options["movie_timescale"] = str(max(1000, 100 * math.ceil(self.fps)))
+        return av.open(os.fspath(self._tmp), mode="w", format=fmt, options=options)
+
     def _set_time_base(self, stream) -> None:
         # A variable frame rate keeps the input's timestamps in the input's time base.
         if self.timestamps is not None:
@@ -351,8 +363,7 @@ class FrameWriter:
         codec = self.codec
         if self._container is None:
             h, w = rgb.shape[:2]
-            # bitexact: no random Matroska segment UID or muxing date, same frames -> same bytes
-            self._container = av.open(os.fspath(self._tmp), mode="w", format=_FORMATS[self.output.suffix.lower()], options={"fflags": "+bitexact"})
+            self._container = self._open_container()
             stream = self._container.add_stream(codec.encoder, rate=self.fps)
             stream.width, stream.height = w, h  # 4:4:4: odd sizes kept as they are
             stream.pix_fmt = codec.pix_fmt

