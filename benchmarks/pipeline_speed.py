@@ -38,7 +38,10 @@ def child(video: str, exemplar: str, working_size: int, threads: int, fusion: st
     if threads:
         torch.set_num_threads(threads)
 
-    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size, propagation={"fusion": fusion})
+    # "network/fast": the network with that optical-flow preset.
+    name, _, preset = fusion.partition("/")
+    propagation = {"fusion": name, **({"network": {"flow_preset": preset}} if preset else {})}
+    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size, propagation=propagation)
     exemplars = {0: exemplar}
     if last:
         exemplars[open_video(video).num_frames - 1] = last
@@ -89,7 +92,7 @@ def main() -> None:
     parser.add_argument("--working-size", type=int, default=384)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved")
+    parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved; network/PRESET sets its flow preset")
     parser.add_argument("--both-ends", action="store_true", help="also the last colour frame as exemplar (forward and backward passes)")
     args = parser.parse_args()
     fusions = args.fusion.split(",")
