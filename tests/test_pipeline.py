@@ -71,8 +71,8 @@ def test_luminance_is_preserved(colorizer, clip_rgb, clip_gray):
             "network",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known defect of the v1 propagation network (issue 9 open): on a static shot its correction "
-                "drifts, up to 55 levels at a few pixels after 5 frames (mean 0.7)",
+                reason="known defect of the propagation network (issue 9 open): on a static shot the blend of its "
+                "candidates still drifts at a few pixels, up to 54 levels after 5 frames (mean 0.17; v1: 0.87)",
             ),
         ),
     ],
