@@ -27,7 +27,7 @@ from .encoder import EncoderConfig, LuminanceEncoder
 
 __all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "gated_fill", "DEFAULT_WEIGHTS", "DEFAULT_WORKING_SIZE"]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v1.pt"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v2.pt"
 # Short side (pixels) at which ``colorize`` predicts chroma unless told otherwise: near the
 # 192 px crops the decoder was trained on (training/train_colorizer.py); not tuned further.
 DEFAULT_WORKING_SIZE = 256
