@@ -44,7 +44,9 @@ def _kind_runner(kind, seed_value, per_kind):
     @settings(max_examples=per_kind, phases=[Phase.generate], database=None, deadline=None, print_blob=False, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def one(data):
-        case = GENERATORS[kind](data.draw, work / f"{kind}_{next(serial)}")
+        # Fixed-width folder names: case files embed their folder's path, and hypothesis
+        # needs a replayed case to draw from the same byte lengths.
+        case = GENERATORS[kind](data.draw, work / f"{kind}_{next(serial):09d}")
         if case is None:
             counts[kind]["not_encodable"] += 1
             return
