@@ -171,7 +171,7 @@ def test_disk_full_cli_and_bank(media, tmp_path):
         rc, err = cli("colorize", media / "gray.mp4", "-o", full / "frames", "--exemplar", f"0={media / 'ref.png'}", "--working-size", "32", "-q")
         assert_one_error(rc, err, "disk full")
         (full / "filler").write_bytes(bytes(6 * 1024))
-        rc, err = cli("bank", "build", media / "ref.png", "-o", full / "bank")
+        rc, err = cli("bank", "build", media / "ref.png", "-o", full / "bank", "-q")
         assert_one_error(rc, err, "disk full")
         assert os.listdir(full) == ["filler"]
 
