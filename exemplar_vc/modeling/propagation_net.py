@@ -19,8 +19,7 @@ The output chroma is the trusted blend of the candidates at the working resoluti
 the correction, so where the flow holds, colour keeps its full-resolution edges. Only
 the blend is handed on to the next frame: a correction fed back frame after frame
 drifted (on held-out clips, 1.5-3 dB lost over 60 frames), so it corrects what is shown
-and never what is propagated. The
-two directions are merged by a per-pixel learned weight (``MergeHead``) from both
+and never what is propagated. The two directions are merged by a per-pixel learned weight (``MergeHead``) from both
 outputs, their confidences and the temporal distances to the two exemplars.
 
 Trained by ``training/train_fusion.py``; weights ship in ``exemplar_vc/weights/``.
@@ -221,8 +220,8 @@ def compose_output(head: torch.Tensor, candidates: torch.Tensor, has_prev: torch
     mask = torch.cat([has_prev, torch.ones_like(has_prev), has_prev], dim=1)
     logits = logits.masked_fill(mask == 0, -1e4)
     weights = torch.softmax(logits, dim=1)
-    # The correction is bounded and the result kept inside the range of real chroma, so
-    # colour fed back step after step cannot run away.
+    # The blend (what the next frame starts from) stays within its candidates; the shown
+    # colour adds a bounded correction and is kept inside the range of real chroma.
     blend = (weights[:, :, None] * candidates).sum(1)
     ab = (blend + AB_SCALE * 0.5 * torch.tanh(head[:, 3:5])).clamp(-AB_LIMIT, AB_LIMIT)
     return ab, torch.sigmoid(head[:, 5:6]), blend
