@@ -90,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-length", type=int, default=5)
     p.add_argument("--max-length", type=int, default=10)
     p.add_argument("--p-static", type=float, default=0.0, help="share of segments that repeat one frame (a still shot)")
+    p.add_argument("--p-trailing", type=float, default=0.0, help="share of batches of trailing segments (an exemplar at the start only, walked forward)")
+    p.add_argument("--trailing-min-length", type=int, default=16)
+    p.add_argument("--trailing-max-length", type=int, default=32)
     p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
@@ -150,12 +153,19 @@ def main(argv: list[str] | None = None) -> int:
         lr = args.lr * 0.5 * (1 + np.cos(np.pi * step / args.total_steps))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        length = int(rng.integers(args.min_length, args.max_length + 1))
+        trailing = bool(rng.random() < args.p_trailing)
+        if trailing:
+            length = int(rng.integers(args.trailing_min_length, args.trailing_max_length + 1))
+        else:
+            length = int(rng.integers(args.min_length, args.max_length + 1))
+        # Segments of one batch have one length: draw from the clips that are long enough.
+        p_clip = weights * np.array([len(c) >= length for c in clips])
         batch = [
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
-            for i in rng.choice(len(clips), args.batch, p=weights)
+            for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
-        stats = train_step(net, batch, optimizer)
+        stats = train_step(net, batch, optimizer, forward_only=trailing)
+        stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
         for k, v in stats.items():
             running[k] = 0.95 * running.get(k, v) + 0.05 * v

@@ -12,6 +12,12 @@ Losses (chroma in CIE ab units / 10):
   the flow, where the flow passes the forward-backward check (flicker);
 - confidence: L1 between the predicted confidence and exp(-|error| / 10) of its own
   chroma (so confidence says how right the colour is, which the merge reads).
+
+A trailing segment (``forward_only``: an exemplar at its start and none after it, as
+every segment of the first-frame protocol and the last segment of a shot) is walked
+forward only, as stage 2 does it; the forward chroma then takes the merged chroma's
+place in the L1 and temporal losses. Long trailing segments are where the network meets
+its own drift: 1-step truncated recurrence never sees what 30 frames of it look like.
 """
 
 from __future__ import annotations
@@ -95,12 +101,18 @@ def _flows(segs: list[TrainingSegment], preset: str) -> list[dict]:
     return out
 
 
-def segment_losses(net: PropagationNet, segs: list[TrainingSegment], weights: LossWeights = LossWeights(), flow_preset: str = "medium") -> tuple[torch.Tensor, dict]:
-    """Total loss of a batch of segments of equal length and crop, and its parts."""
+def segment_losses(
+    net: PropagationNet, segs: list[TrainingSegment], weights: LossWeights = LossWeights(), flow_preset: str = "medium", forward_only: bool = False
+) -> tuple[torch.Tensor, dict]:
+    """Total loss of a batch of segments of equal length and crop, and its parts.
+    ``forward_only``: trailing segments (see the module doc); their right exemplars are
+    not used."""
     T = len(segs[0].indices)
     flows = _flows(segs, flow_preset)
     gt = torch.stack([s.ab for s in segs], dim=1)  # (T, B, 2, h, w)
     fwd = _direction(net, segs, list(range(T)), 0, flows)
+    if forward_only:
+        return _trailing_losses(fwd, gt, flows, weights)
     bwd = _direction(net, segs, list(range(T - 1, -1, -1)), 1, flows)[::-1]
 
     def l1(ab, t):
@@ -128,28 +140,71 @@ def segment_losses(net: PropagationNet, segs: list[TrainingSegment], weights: Lo
         lm = l1(ab, t)
         total = total + weights.merged * lm / len(inner)
         stats["merged"] += lm.item() / len(inner)
-    for t in inner:
-        if t - 1 not in merged:
-            continue
-        to_prev = torch.cat([flows[i][(t, t - 1)][0] for i in range(len(segs))])
-        from_prev = torch.cat([flows[i][(t, t - 1)][1] for i in range(len(segs))])
-        carried, inside = warp(merged[t - 1].detach(), to_prev)
-        valid = flow_validity(to_prev, from_prev) * inside
-        lt = ((merged[t] - carried).abs() * valid).mean() / 10.0
-        total = total + weights.temporal * lt / len(inner)
-        stats["temporal"] += lt.item() / len(inner)
-    # Reference: the error of carrying the true colour one frame by the flow.
-    for t in range(1, T):
-        to_prev = torch.cat([flows[i][(t, t - 1)][0] for i in range(len(segs))])
-        stats["flow_1step"] += (warp(gt[t - 1], to_prev).warped - gt[t]).abs().mean().item() / 10.0 / (T - 1)
+    lt = _temporal(merged, flows, inner)
+    total = total + weights.temporal * lt
+    stats["temporal"] = lt.item()
+    stats["flow_1step"] = _flow_1step(gt, flows)
     return total, stats
 
 
-def train_step(net: PropagationNet, segs: list[TrainingSegment], optimizer: torch.optim.Optimizer, weights: LossWeights = LossWeights(), clip_norm: float = 1.0) -> dict:
+def _temporal(shown: dict, flows: list[dict], ts) -> torch.Tensor:
+    """Mean over ``ts`` of the flicker loss: L1 between the colour shown at t and the
+    colour shown at t-1 carried by the flow, where the flow passes its check."""
+    total, count = torch.zeros(()), max(1, len(ts))
+    for t in ts:
+        if t - 1 not in shown:
+            continue
+        to_prev = torch.cat([f[(t, t - 1)][0] for f in flows])
+        from_prev = torch.cat([f[(t, t - 1)][1] for f in flows])
+        carried, inside = warp(shown[t - 1].detach(), to_prev)
+        valid = flow_validity(to_prev, from_prev) * inside
+        total = total + ((shown[t] - carried).abs() * valid).mean() / 10.0 / count
+    return total
+
+
+def _flow_1step(gt: torch.Tensor, flows: list[dict]) -> float:
+    """Reference: the error of carrying the true colour one frame by the flow."""
+    T = gt.shape[0]
+    err = 0.0
+    for t in range(1, T):
+        to_prev = torch.cat([f[(t, t - 1)][0] for f in flows])
+        err += (warp(gt[t - 1], to_prev).warped - gt[t]).abs().mean().item() / 10.0 / (T - 1)
+    return err
+
+
+def _trailing_losses(fwd: list[DirectionState], gt: torch.Tensor, flows: list[dict], weights: LossWeights) -> tuple[torch.Tensor, dict]:
+    """Losses of a trailing segment: the forward output is what is shown."""
+    T = gt.shape[0]
+    later = range(1, T)  # frame 0 is the exemplar's own colour when it is aligned
+    total = torch.zeros(())
+    stats = {"fwd": 0.0, "conf": 0.0, "late": 0.0}
+    for t in later:
+        lf = (fwd[t].ab - gt[t]).abs().mean() / 10.0
+        target = torch.exp(-(fwd[t].ab.detach() - gt[t]).abs().sum(1, keepdim=True) / 10.0)
+        lc = (fwd[t].conf - target).abs().mean()
+        total = total + (weights.merged * lf + weights.confidence * lc) / len(later)
+        stats["fwd"] += lf.item() / len(later)
+        stats["conf"] += lc.item() / len(later)
+    stats["late"] = (fwd[-1].ab - gt[-1]).abs().mean().item() / 10.0  # the drift at the end
+    lt = _temporal({t: fwd[t].ab for t in range(T)}, flows, later)
+    total = total + weights.temporal * lt
+    stats["temporal"] = lt.item()
+    stats["flow_1step"] = _flow_1step(gt, flows)
+    return total, stats
+
+
+def train_step(
+    net: PropagationNet,
+    segs: list[TrainingSegment],
+    optimizer: torch.optim.Optimizer,
+    weights: LossWeights = LossWeights(),
+    clip_norm: float = 1.0,
+    forward_only: bool = False,
+) -> dict:
     """One optimisation step; returns the loss parts (floats)."""
     net.train()
     optimizer.zero_grad(set_to_none=True)
-    total, stats = segment_losses(net, segs, weights)
+    total, stats = segment_losses(net, segs, weights, forward_only=forward_only)
     total.backward()
     torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
     optimizer.step()

@@ -148,7 +148,8 @@ def test_static_training_segments_repeat_one_frame():
     assert len(set(moving.indices)) == 4
 
 
-def test_a_few_training_steps_lower_the_loss():
+@pytest.mark.parametrize("forward_only", [False, True], ids=["bidirectional", "trailing"])
+def test_a_few_training_steps_lower_the_loss(forward_only):
     from conftest import moving_clip
 
     from exemplar_vc.modeling.encoder import LuminanceEncoder
@@ -163,12 +164,38 @@ def test_a_few_training_steps_lower_the_loss():
     net = PropagationNet()
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     with torch.no_grad():
-        before = segment_losses(net, batch)[0].item()
+        before = segment_losses(net, batch, forward_only=forward_only)[0].item()
     for _ in range(40):
-        train_step(net, batch, optimizer)
+        train_step(net, batch, optimizer, forward_only=forward_only)
     with torch.no_grad():
-        after = segment_losses(net, batch)[0].item()
+        after = segment_losses(net, batch, forward_only=forward_only)[0].item()
     assert after < 0.9 * before, (before, after)
+
+
+def test_trailing_segments_are_walked_forward_from_their_left_exemplar_only():
+    """A trailing segment (no exemplar after it) is what the first-frame protocol is made
+    of: its loss must not see a right exemplar, and must see the left one."""
+    import dataclasses
+
+    from conftest import moving_clip
+
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+    from exemplar_vc.training.loop import segment_losses
+
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    seg = sample_segment(clip, np.random.default_rng(1), encoder, length=5, crop=64, max_stride=1)
+    net = PropagationNet()
+    scrambled = lambda ex: tuple(None if x is None else torch.randn_like(x) * 30 for x in ex)  # noqa: E731
+    with torch.no_grad():
+        base = segment_losses(net, [seg], forward_only=True)[0]
+        other_right = segment_losses(net, [dataclasses.replace(seg, right=scrambled(seg.right))], forward_only=True)[0]
+        other_left = segment_losses(net, [dataclasses.replace(seg, left=scrambled(seg.left))], forward_only=True)[0]
+        both_ways = segment_losses(net, [dataclasses.replace(seg, right=scrambled(seg.right))])[0]
+    assert torch.equal(base, other_right)
+    assert not torch.equal(base, other_left)
+    assert not torch.equal(both_ways, segment_losses(net, [seg])[0].detach())
 
 
 def test_key_frame_gets_its_exemplar_chroma_at_full_resolution(clip_rgb, clip_gray):
