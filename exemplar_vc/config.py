@@ -32,6 +32,9 @@ class PropagationConfig:
     max_buffer_frames: frames of a segment kept in memory before the rest spill to disk
         (about 5 MB each for the network at the default working size; spilled frames
         come back bit for bit).
+    pool_size: a segment that starts before its shot's first exemplar (no left anchor)
+        matches the pool_size exemplars nearest to it in time, its own shot's first among
+        them; a bound, so the keys held do not grow with the film's exemplars (issue 12).
     fill_in: where the confidence of the propagated colour is low, blend in the chroma of
         the image colorizer (``modeling/colorizer.py``): propagated colour alone at
         confidence >= fill_in_high, the colorizer's alone below fill_in_low, linear between.
@@ -46,6 +49,7 @@ class PropagationConfig:
     upsample_eps: float = 1e-3
     aligned_tolerance: float = 2.0
     max_buffer_frames: int = 64
+    pool_size: int = 16
     fill_in: bool = False
     fill_in_low: float = 0.3
     fill_in_high: float = 0.5
@@ -57,6 +61,8 @@ class PropagationConfig:
                 raise InputError(f"expected propagation.{name} in {list(allowed)}, got {value!r}")
         if self.max_buffer_frames < 1:
             raise InputError(f"expected propagation.max_buffer_frames >= 1, got {self.max_buffer_frames}")
+        if self.pool_size < 1:
+            raise InputError(f"expected propagation.pool_size >= 1, got {self.pool_size}")
         if not self.fill_in_low < self.fill_in_high:
             raise InputError(f"expected propagation.fill_in_low < propagation.fill_in_high, got {self.fill_in_low} and {self.fill_in_high}")
 
@@ -73,6 +79,9 @@ class ColorizerConfig:
         colorizer is weak (docs/stage1.md), so an unmatched shot rather takes colour from
         the other exemplars. Without any exemplars the colorizer colours every key frame
         whatever this says (the automatic mode).
+    images_in_memory: key-frame gray images and exemplar images stage 1 keeps in memory
+        (each kind); past it they wait on disk in the temp folder until stage 2 reads them
+        (``stored.py``), so a film's thousands of key frames do not grow memory.
     """
 
     working_size: int = 384
@@ -81,3 +90,8 @@ class ColorizerConfig:
     shots: ShotConfig = field(default_factory=ShotConfig)
     detect_shots: bool = True
     auto_fill: bool = False
+    images_in_memory: int = 32
+
+    def __post_init__(self) -> None:
+        if self.images_in_memory < 0:
+            raise InputError(f"expected images_in_memory >= 0, got {self.images_in_memory}")

@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .errors import InputError
+from .stored import ArrayShelf
 from .types import KeyFrame, VideoPlan
 
 __all__ = [
@@ -169,10 +170,19 @@ class KeyFramePlanner:
         config: thresholds. wanted: frames that must be key frames (explicit exemplars).
         feature: optional ``gray -> (D,) unit vector`` used for drift instead of the
             built-in change measure; drift is then ``1 - cosine`` to the last key frame.
+        shelf: where the key frames' gray images are kept (``stored.ArrayShelf``: past
+            its allowance, on disk); None keeps them all in memory.
     """
 
-    def __init__(self, config: ShotConfig = ShotConfig(), wanted: Iterable[int] = (), feature: Callable[[np.ndarray], np.ndarray] | None = None):
+    def __init__(
+        self,
+        config: ShotConfig = ShotConfig(),
+        wanted: Iterable[int] = (),
+        feature: Callable[[np.ndarray], np.ndarray] | None = None,
+        shelf: ArrayShelf | None = None,
+    ):
         self.config = config
+        self.shelf = shelf
         self.wanted = set(wanted)
         self.feature = feature
         self.changes: list[float] = []
@@ -236,7 +246,8 @@ class KeyFramePlanner:
             return
         vec = self.feature(frame.gray) if self.feature is not None else None
         self.last_key = (i, frame.desc, vec)
-        self.keyframes.append(KeyFrame(i, frame.gray, shot=len(self.shot_starts) - 1))
+        gray = frame.gray if self.shelf is None else self.shelf.put(frame.gray)
+        self.keyframes.append(KeyFrame(i, gray, shot=len(self.shot_starts) - 1))
         self.reasons[i] = reason
 
 
@@ -245,11 +256,13 @@ def plan_video(
     wanted: set[int] | None = None,
     config: ShotConfig = ShotConfig(),
     feature: Callable[[np.ndarray], np.ndarray] | None = None,
+    shelf: ArrayShelf | None = None,
 ) -> VideoPlan:
     """One pass over (H, W) uint8 gray frames: count them, find shots, choose key frames.
 
     Key frames are shot starts, frames in ``wanted``, drift and max-gap frames; only their
-    gray images are kept, so memory does not grow with the video's length.
+    gray images are kept, on ``shelf`` when given (past its allowance they wait on disk,
+    so memory does not grow with the video's length), else in memory.
 
     >>> import numpy as np
     >>> dark, bright = np.full((48, 64), 40, np.uint8), np.full((48, 64), 200, np.uint8)
@@ -257,7 +270,7 @@ def plan_video(
     >>> plan.shot_starts, [k.index for k in plan.keyframes]
     ([0, 8], [0, 3, 8])
     """
-    planner = KeyFramePlanner(config, wanted or (), feature)
+    planner = KeyFramePlanner(config, wanted or (), feature, shelf)
     for gray in gray_frames:
         planner.push(gray)
     return planner.finish()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -22,6 +23,7 @@ from .modeling.fusion import Fusion, build_fusion
 from .propagation import ColorizedFrame, PreparedExemplar, PropagationEngine, prepare_exemplar
 from .propagation.frames import AnchorExemplars
 from .registry import get_config
+from .stored import ArrayShelf, as_array
 from .types import Exemplar, ExemplarSource, VideoPlan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -167,11 +169,11 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def _as_source(exemplars: Any) -> ExemplarSource:
+def _as_source(exemplars: Any, images_in_memory: int | None = None) -> ExemplarSource:
     if isinstance(exemplars, ExemplarSource):
         return exemplars
     if isinstance(exemplars, Mapping):
-        return UserReferences(explicit=exemplars)
+        return UserReferences(explicit=exemplars, images_in_memory=images_in_memory)
     if isinstance(exemplars, (str, os.PathLike)) or hasattr(exemplars, "shape") or hasattr(exemplars, "convert"):
         return UserReferences(images=[exemplars])
     if isinstance(exemplars, (list, tuple)):
@@ -264,7 +266,7 @@ class VideoColorizer:
 
         if exemplars is None:
             return ColorizerSource(self._image_colorizer())
-        src = _as_source(exemplars)
+        src = _as_source(exemplars, self.config.images_in_memory)
         if auto_fill is None:
             auto_fill = self.config.auto_fill
         # A source that already ends in the colorizer needs no second one.
@@ -283,7 +285,8 @@ class VideoColorizer:
         check_plan_inputs(self.config, self.encoder, source.size, src)  # sizes the encoder accepts
         wanted = set(getattr(src, "explicit_frames", []))
         frames = _progress(source.gray_frames(), source.num_frames, progress, "stage 1: shots and key frames")
-        plan = plan_video(frames, wanted=wanted, config=self.config.shots)
+        # Key frames and exemplars past the allowance wait on disk (``stored.py``, issue 12).
+        plan = plan_video(frames, wanted=wanted, config=self.config.shots, shelf=ArrayShelf(self.config.images_in_memory))
         if plan.num_frames == 0:
             raise InputError(f"expected at least one frame, got none from {source.path or 'the input'}")
         for f in sorted(wanted):
@@ -293,6 +296,8 @@ class VideoColorizer:
             plan.shot_starts = [0]
         with torch.no_grad():
             found = src.exemplars_for(plan.keyframes, self.encoder)
+        shelf = ArrayShelf(self.config.images_in_memory)
+        found = [dataclasses.replace(ex, image=shelf.put(ex.image)) for ex in found]
         check_exemplar_sizes(found, self.encoder)
         for ex in found:
             if not 0 <= ex.frame < plan.num_frames:
@@ -307,7 +312,8 @@ class VideoColorizer:
         video, batch_size), which also reads frames deeper than 8 bits and tensors."""
         from .tensors import PreciseEngine
 
-        grays = {k.index: k.gray for k in plan.keyframes}
+        exemplar_frames = {ex.frame for ex in exemplars}
+        grays = {k.index: k.gray for k in plan.keyframes if k.index in exemplar_frames}
 
         # Prepared when a segment reaches the anchor, not here: memory would grow with the
         # number of exemplars (issue 12).
@@ -318,7 +324,7 @@ class VideoColorizer:
                 self.encoder,
                 self.config.working_size,
                 self.device,
-                frame_gray=grays.get(ex.frame),
+                frame_gray=as_array(grays.get(ex.frame)),
                 aligned_tolerance=self.config.propagation.aligned_tolerance,
                 working_chroma=self.fusion.exact_exemplars,
             )

@@ -23,7 +23,9 @@ __all__ = ["KeyFrame", "Exemplar", "ExemplarSource", "VideoPlan"]
 class KeyFrame:
     """A frame chosen to receive an exemplar.
 
-    index: 0-based frame index in the video. gray: (H, W) uint8 luminance of that frame.
+    index: 0-based frame index in the video. gray: (H, W) uint8 luminance of that frame,
+        or, for the key frames of a long video, a ``stored.StoredArray`` that waits on
+        disk (``np.asarray(key.gray)`` reads either).
     shot: 0-based index of the shot the frame belongs to.
     """
 
@@ -37,7 +39,8 @@ class Exemplar:
     """A colour image assigned to a key frame, with where it came from.
 
     frame: 0-based index of the key frame it colours.
-    image: (H, W, 3) uint8 sRGB.
+    image: (H, W, 3) uint8 sRGB, or a ``stored.StoredArray`` waiting on disk when a
+        video has many exemplars (``np.asarray(exemplar.image)`` reads either).
     source: "user", "retrieval" or "colorizer".
     origin: file path, bank id or model name the image came from.
     score: how well it matched the key frame (higher is better; None when not scored).

@@ -254,12 +254,12 @@ def _dead_pid() -> int:
 
 def test_stale_spill_folders_removed_only_when_owner_dead(tmp_path):
     dead = _dead_pid()
-    for name, pid in [("exemplar_vc_segment_dead", dead), ("exemplar_vc_segment_live", os.getpid()), ("other_dead", dead)]:
+    for name, pid in [("exemplar_vc_segment_dead", dead), ("exemplar_vc_stage1_dead", dead), ("exemplar_vc_segment_live", os.getpid()), ("other_dead", dead)]:
         (tmp_path / name).mkdir()
         (tmp_path / name / "00000000.pt").write_bytes(b"x")
         (tmp_path / name / MARKER_NAME).write_text(json.dumps({"owner": "exemplar_vc", "pid": pid, "start": None, "host": os.uname().nodename}))
     (tmp_path / "exemplar_vc_segment_nomarker").mkdir()
-    assert [p.name for p in clean_stale_spills(tmp_path)] == ["exemplar_vc_segment_dead"]
+    assert sorted(p.name for p in clean_stale_spills(tmp_path)) == ["exemplar_vc_segment_dead", "exemplar_vc_stage1_dead"]
     assert sorted(os.listdir(tmp_path)) == ["exemplar_vc_segment_live", "exemplar_vc_segment_nomarker", "other_dead"]
 
 

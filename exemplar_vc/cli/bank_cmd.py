@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.reader import VIDEO_SUFFIXES
+from ..stored import as_array
 from .checks import check_input_path
 
 __all__ = ["register", "query_frames"]
@@ -29,7 +30,7 @@ def query_frames(path: str, progress: bool = False):
 
         video = open_video(path)
         plan = plan_video(_progress(video.gray_frames(), video.num_frames, progress, "key frames"))
-        return [(k.index, k.gray) for k in plan.keyframes]
+        return [(k.index, as_array(k.gray)) for k in plan.keyframes]
     from ..io.images import load_color_image
     from ..pixels import rgb_to_gray
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import IMAGE_SUFFIXES, VIDEO_SUFFIXES, open_video
+from ..stored import as_array
 from .baselines import BASELINES
 from .memory import PeakMemory
 from .protocols import PROTOCOLS, make_gray, protocol_exemplars
@@ -125,10 +126,10 @@ def evaluate_clip(
     if "pipeline" in methods:
         res, seconds, mem = _timed(lambda: colorizer(gray, exemplars=source, progress=progress))
         outputs["pipeline"], confidence = res.frames, res.confidence
-        exemplars = {e.frame: e.image for e in res.exemplars}
+        exemplars = {e.frame: as_array(e.image) for e in res.exemplars}
         results["pipeline"] = _method_result("pipeline", res.frames, scorer, seconds, mem, metric_names)
     elif protocol == "retrieval":
-        exemplars = {e.frame: e.image for e in colorizer.plan(gray, source, progress=progress).exemplars}
+        exemplars = {e.frame: as_array(e.image) for e in colorizer.plan(gray, source, progress=progress).exemplars}
     else:
         exemplars = source
     for v, variant in variants.items():

@@ -7,6 +7,7 @@ from typing import Sequence
 from ..errors import InputError
 from ..modeling.colorizer import DEFAULT_WEIGHTS, DEFAULT_WORKING_SIZE, ImageColorizer
 from ..modeling.encoder import LuminanceEncoder
+from ..stored import as_array
 from ..types import Exemplar, KeyFrame
 from .embedding import encoder_signature
 
@@ -39,6 +40,6 @@ class ColorizerSource:
         model = self.colorizer.to(next(encoder.parameters()).device).eval()
         out = []
         for key in keyframes:
-            rgb, confidence = model.colorize(key.gray, self.working_size)
+            rgb, confidence = model.colorize(as_array(key.gray), self.working_size)
             out.append(Exemplar(key.index, rgb, "colorizer", model.name, confidence))
         return out

@@ -7,6 +7,7 @@ from typing import Sequence
 
 from ..errors import InputError
 from ..modeling.encoder import LuminanceEncoder
+from ..stored import as_array
 from ..types import Exemplar, KeyFrame
 from .assign import AssignmentRule, Decision, assign, warn_unserved
 from .bank import ReferenceBank
@@ -26,7 +27,7 @@ def match_keyframes(bank: ReferenceBank, keyframes: Sequence[KeyFrame], k: int, 
     except ``served_shots`` (``what`` names the bank's images in it)."""
     if not keyframes:
         return []
-    hits = bank.search([k.gray for k in keyframes], k=k, rerank=True)
+    hits = bank.search([as_array(k.gray) for k in keyframes], k=k, rerank=True)
     decisions = assign(
         keyframes,
         hits,

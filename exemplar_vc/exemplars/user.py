@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 from ..errors import InputError
 from ..io.images import load_color_image
 from ..modeling.encoder import LuminanceEncoder
+from ..stored import ArrayShelf
 from ..types import Exemplar, KeyFrame
 from .assign import AssignmentRule, Decision
 from .bank import BankConfig, ReferenceBank
@@ -48,6 +49,10 @@ class UserReferences:
             ``MIN_SIMILARITY``.
         candidates: how many descriptor candidates are re-ranked densely.
         rule: all assignment thresholds (``AssignmentRule``); overrides ``min_similarity``.
+        images_in_memory: explicit exemplars kept in memory; the others are checked on
+            loading, then wait on disk until stage 2 reads them (``stored.ArrayShelf``), so
+            an exemplar every few seconds of a feature film does not grow memory. None:
+            all in memory.
     """
 
     def __init__(
@@ -57,16 +62,17 @@ class UserReferences:
         min_similarity: float = MIN_SIMILARITY,
         candidates: int = CANDIDATES,
         rule: AssignmentRule | None = None,
+        images_in_memory: int | None = 32,
     ):
         self.images = [load_color_image(im, name=f"reference {_origin(im, i)!r}") for i, im in enumerate(images)]
         self.origins = [_origin(im, i) for i, im in enumerate(images)]
         self.explicit: dict[int, Exemplar] = {}
+        shelf = ArrayShelf(images_in_memory)
         for frame, im in (explicit or {}).items():
             if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
                 raise InputError(f"expected exemplar frame indices as integers >= 0, got {frame!r}")
-            self.explicit[frame] = Exemplar(
-                frame, load_color_image(im, name=f"exemplar for frame {frame}"), "user", _origin(im, frame), None
-            )
+            image = shelf.put(load_color_image(im, name=f"exemplar for frame {frame}"))
+            self.explicit[frame] = Exemplar(frame, image, "user", _origin(im, frame), None)
         self.rule = rule or AssignmentRule(min_score=min_similarity)
         self.min_similarity = self.rule.min_score
         if candidates < 1:

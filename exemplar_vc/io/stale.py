@@ -11,7 +11,8 @@ including files of live runs and of other machines sharing the folder, is left a
 - Output partials (``writer.py``), next to the output: ``.NAME.exvc-PID-RANDOM.partial[.ext]``
   with the marker ``.NAME.exvc-PID-RANDOM.owner`` beside it (created first).
 - Segment spill folders (``propagation/buffer.py``), in the system temp folder:
-  ``exemplar_vc_segment_*`` with the marker ``.owner`` inside.
+  ``exemplar_vc_segment_*`` with the marker ``.owner`` inside; stage 1's image folders
+  (``stored.py``), ``exemplar_vc_stage1_*``, the same way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 __all__ = [
     "MARKER_NAME",
     "SPILL_PREFIX",
+    "STAGE1_PREFIX",
     "owner_record",
     "write_marker",
     "marker_is_stale",
@@ -39,6 +41,7 @@ __all__ = [
 OWNER = "exemplar_vc"
 MARKER_NAME = ".owner"  # inside a spill folder
 SPILL_PREFIX = "exemplar_vc_segment_"
+STAGE1_PREFIX = "exemplar_vc_stage1_"
 PARTIAL_TAG = "exvc"
 # .NAME.exvc-PID-RANDOM.owner  /  .NAME.exvc-PID-RANDOM.partial[.ext]
 _MARKER_RE = re.compile(r"^\.(?P<stem>.+\." + PARTIAL_TAG + r"-(?P<pid>\d+)-[A-Za-z0-9_]+)\.owner$")
@@ -153,12 +156,13 @@ def clean_stale_partials(directory: str | os.PathLike) -> list[Path]:
 
 
 def clean_stale_spills(directory: str | os.PathLike | None = None) -> list[Path]:
-    """Remove segment spill folders (``exemplar_vc_segment_*`` in the temp folder, or in
-    ``directory``) whose ``.owner`` marker names a dead process of this host."""
+    """Remove spill folders (``exemplar_vc_segment_*`` and ``exemplar_vc_stage1_*`` in the
+    temp folder, or in ``directory``) whose ``.owner`` marker names a dead process of this
+    host."""
     d = Path(directory if directory is not None else tempfile.gettempdir())
     removed: list[Path] = []
     try:
-        names = [n for n in os.listdir(d) if n.startswith(SPILL_PREFIX)]
+        names = [n for n in os.listdir(d) if n.startswith((SPILL_PREFIX, STAGE1_PREFIX))]
     except OSError:
         return removed
     for name in names:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..propagation.segments import Segment
+from ..stored import as_array
 from .digest import data_sha256, pixels_sha256, state_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -60,8 +61,8 @@ def segment_keys(stage1: "Stage1Plan", colorizer_digest: str) -> dict[Segment, s
     """The key of every segment of ``stage1`` for a colorizer of ``colorizer_digest``."""
     from .plan_io import source_signature
 
-    grays = {k.index: pixels_sha256(k.gray) for k in stage1.plan.keyframes}
-    anchors = {e.frame: [pixels_sha256(e.image), grays.get(e.frame)] for e in stage1.exemplars}
+    grays = {k.index: pixels_sha256(as_array(k.gray)) for k in stage1.plan.keyframes}
+    anchors = {e.frame: [pixels_sha256(as_array(e.image)), grays.get(e.frame)] for e in stage1.exemplars}
     frames = sorted(anchors)
     base = {"colorizer": colorizer_digest, "source": source_signature(stage1.source), "num_frames": stage1.plan.num_frames}
     return {s: data_sha256({**base, "segment": s.to_dict(), "anchors": {str(a): anchors[a] for a in anchors_of(s, frames)}}) for s in stage1.segments}

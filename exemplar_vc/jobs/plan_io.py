@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io import FrameSource, open_video
+from ..stored import as_array
 from ..types import Exemplar, KeyFrame, VideoPlan
 from .atomic import write_bytes_atomic
 from .digest import data_sha256, pixels_sha256
@@ -120,12 +121,13 @@ def plan_to_json(stage1: "Stage1Plan", directory: str | os.PathLike) -> dict:
     src, plan = stage1.source, stage1.plan
     keyframes = []
     for k in plan.keyframes:
-        rel, sha = _store_image(d, f"keyframe_{k.index:09d}.png", k.gray)
+        rel, sha = _store_image(d, f"keyframe_{k.index:09d}.png", as_array(k.gray))
         keyframes.append({"index": int(k.index), "shot": int(k.shot), "gray": rel, "sha256": sha})
     exemplars = []
     for ex in stage1.exemplars:
-        sha = pixels_sha256(ex.image)
-        rel, _ = _store_image(d, f"exemplar_{ex.frame:09d}_{sha[:12]}.png", ex.image)
+        image = as_array(ex.image)
+        sha = pixels_sha256(image)
+        rel, _ = _store_image(d, f"exemplar_{ex.frame:09d}_{sha[:12]}.png", image)
         exemplars.append({"frame": int(ex.frame), "source": ex.source, "origin": str(ex.origin), "score": None if ex.score is None else float(ex.score), "image": rel, "sha256": sha})
     return {
         "format": FORMAT,

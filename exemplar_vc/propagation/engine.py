@@ -146,7 +146,7 @@ class PropagationEngine:
         # What the segments at work need, filled as they reach it (see _hold, _release).
         self._held: dict[int, PreparedExemplar] = {}
         self._keys: dict[int, ExemplarKeys] = {}
-        self._pool: ExemplarKeys | None = None
+        self._pool: tuple[tuple[int, ...], ExemplarKeys] | None = None  # (its exemplars, their keys)
         unanchored = [s.start for s in self.segments if s.left_anchor is None]
         self._last_pool_start = unanchored[-1] if unanchored else None
         self._anchor_states: dict[int, DirectionState] = {}
@@ -189,7 +189,7 @@ class PropagationEngine:
         buffer = SegmentBuffer(self.cfg.max_buffer_frames)
         try:
             forward = None
-            keys = self._pool_keys() if segment.left_anchor is None else self._hold(segment.left_anchor)
+            keys = self._pool_keys(segment) if segment.left_anchor is None else self._hold(segment.left_anchor)
             for index in range(segment.start, segment.end):
                 frame = frames.take()
                 if index == segment.left_anchor:
@@ -227,18 +227,31 @@ class PropagationEngine:
             self._keys[frame] = exemplar_keys([self._held[frame]])
         return self._keys[frame]
 
-    def _pool_keys(self) -> ExemplarKeys:
-        """The keys of every exemplar, built when a segment with no left anchor first needs
-        them, reading one exemplar at a time."""
-        if self._pool is None:
-            self._pool = exemplar_keys(self.anchors[f] for f in sorted(self.anchors))
-        return self._pool
+    def pool_for(self, segment: Segment) -> tuple[int, ...]:
+        """The exemplars a segment with no left anchor matches: the ``pool_size`` nearest
+        to it in time (its own shot's first, which follows it, is nearest; ties go to the
+        earlier), ascending. All of them when there are no more than ``pool_size``."""
+        def distance(f: int) -> int:
+            return f - segment.end if f >= segment.end else segment.start - f
+
+        nearest = sorted(self.anchors, key=lambda f: (distance(f), f))[: self.cfg.pool_size]
+        return tuple(sorted(nearest))
+
+    def _pool_keys(self, segment: Segment) -> ExemplarKeys:
+        """The keys of ``pool_for(segment)``, built when a segment first needs them, reading
+        one exemplar at a time, and kept while the next such segments need the same ones."""
+        frames = self.pool_for(segment)
+        if self._pool is None or self._pool[0] != frames:
+            self._pool = None  # the old pool is not held while the new one is built
+            self._pool = (frames, exemplar_keys(self.anchors[f] for f in frames))
+        return self._pool[1]
 
     def _release(self, done: Segment, following: Segment | None) -> None:
         """Drop what no later segment needs once ``done`` is finished. Anchors sit at
         segment bounds, so only the following segment can share one with ``done``. The
-        pool lasts to the plan's last segment with no left anchor: a later run of this
-        engine (one segment at a time, ``jobs.SegmentEngines``) would rebuild it."""
+        pool lasts to the plan's last segment with no left anchor (or until another needs
+        other exemplars): a later run of this engine (one segment at a time,
+        ``jobs.SegmentEngines``) would rebuild it."""
         keep = set() if following is None else {following.left_anchor, following.right_anchor}
         for frame in [f for f in self._held if f not in keep]:
             del self._held[frame], self._keys[frame]

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from ..color import gray_to_lightness, rgb_to_lab
+from ..stored import as_array
 from ..types import Exemplar
 from ..pixels import rgb_to_gray
 from ..modeling.encoder import LuminanceEncoder
@@ -124,7 +125,7 @@ def prepare_exemplar(
     so any photo can serve. ``working_chroma`` also keeps an aligned exemplar's chroma at
     the working resolution (``PreparedExemplar.ab_working``).
     """
-    rgb = exemplar.image
+    rgb = as_array(exemplar.image)
     gray = rgb_to_gray(rgb)
     feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride)))
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
@@ -141,7 +142,7 @@ def prepare_exemplar(
 
 def exemplar_chroma(exemplar: Exemplar, size: tuple[int, int], device: torch.device) -> torch.Tensor:
     """(1, 2, H, W) CIE a, b of an exemplar resized to ``size`` (the output resolution)."""
-    return resize_to(rgb_to_lab(rgb_tensor(exemplar.image).to(device))[:, 1:], size)
+    return resize_to(rgb_to_lab(rgb_tensor(as_array(exemplar.image)).to(device))[:, 1:], size)
 
 
 def lightness(gray: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ every exemplar prepared up front."""
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 
 import numpy as np
@@ -89,26 +90,58 @@ def test_twenty_exemplars_are_never_held_more_than_two_at_a_time(hand_colorizer,
     assert tracker.alive_prepared() == 0
 
 
-def test_the_pool_of_all_exemplars_lives_from_its_first_to_its_last_use(hand_colorizer, two_shots, monkeypatch):
+def _with_pool_size(colorizer, size: int) -> exemplar_vc.VideoColorizer:
+    cfg = colorizer.config
+    cfg = dataclasses.replace(cfg, propagation=dataclasses.replace(cfg.propagation, pool_size=size))
+    return exemplar_vc.VideoColorizer(cfg, colorizer.encoder, colorizer.device, colorizer.fusion)
+
+
+# Both shots begin before their first exemplar: frames 0..2 and SHOT..SHOT+2 match the pool.
+POOL_CASE = [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, SHOT + 3, 27, 29, 31, 33, 35, 37, 39, 41, 43]
+
+
+def test_a_pool_of_all_exemplars_lives_from_its_first_to_its_last_use(hand_colorizer, two_shots, monkeypatch):
     rgb, gray = two_shots
-    # Both shots begin before their first exemplar: frames 0..2 and SHOT..SHOT+2 match every exemplar.
-    frames = [3, 5, 7, 9, 11, 13, 15, 17, 19, 21, SHOT + 3, 27, 29, 31, 33, 35, 37, 39, 41, 43]
-    exemplars = {f: rgb[f] for f in frames}
-    _check_two_shots(hand_colorizer, gray, exemplars)
+    c = _with_pool_size(hand_colorizer, len(POOL_CASE))  # room for all: one pool serves both shots
+    exemplars = {f: rgb[f] for f in POOL_CASE}
+    _check_two_shots(c, gray, exemplars)
     tracker = _Tracker(monkeypatch)
     positions = None
     pool_alive: dict[int, int] = {}
-    for out in hand_colorizer.stream(gray, exemplars):
+    for out in c.stream(gray, exemplars):
         tracker.note()
         if positions is None:  # the first frame needed the pool: the widest key set
             positions = max(k for k, _ in tracker.keys)
         pool_alive[out.index] = tracker.alive_keys(positions)
     # Built once for both shots (one preparation per exemplar), then each anchor's own.
-    assert len(tracker.prepared) == 2 * len(frames)
+    assert len(tracker.prepared) == 2 * len(POOL_CASE)
     assert sum(k == positions for k, _ in tracker.keys) == 1
     assert tracker.most_prepared <= 2
     assert all(pool_alive[i] == 1 for i in range(0, SHOT + 3))
     assert all(pool_alive[i] == 0 for i in range(SHOT + 3, len(gray)))
+    assert tracker.alive_prepared() == 0
+
+
+def test_the_pool_holds_only_the_exemplars_nearest_to_its_segment(hand_colorizer, two_shots, monkeypatch):
+    rgb, gray = two_shots
+    c = _with_pool_size(hand_colorizer, 4)
+    exemplars = {f: rgb[f] for f in POOL_CASE}
+    stage1 = c.plan(gray, exemplars)
+    engine = c._engine(stage1.plan, stage1.exemplars)
+    first, second = [s for s in engine.segments if s.left_anchor is None]
+    assert (first.start, first.end, second.start, second.end) == (0, 3, SHOT, SHOT + 3)
+    assert engine.pool_for(first) == (3, 5, 7, 9)  # all after the segment: its own shot's
+    # Ties in distance go to the earlier frame: 21 (4 before) wins over 29 (4 after).
+    assert engine.pool_for(second) == (19, 21, SHOT + 3, 27)
+    tracker = _Tracker(monkeypatch)
+    widths: list[int] = []
+    for out in c.stream(gray, exemplars):
+        tracker.note()
+        widths.append(max((k for k, r in tracker.keys if r() is not None), default=0))
+    one = tracker.keys[-1][0]  # the last key set built is one anchor's
+    assert max(widths) == 4 * one  # never more than pool_size exemplars' keys at once
+    assert sum(k == 4 * one for k, _ in tracker.keys) == 2  # one pool per shot
+    assert len(tracker.prepared) == len(POOL_CASE) + 2 * 4
     assert tracker.alive_prepared() == 0
 
 
@@ -143,3 +176,55 @@ def test_frames_equal_those_of_exemplars_prepared_up_front(which, hand_colorizer
         np.testing.assert_array_equal(a.rgb, b.rgb)
         np.testing.assert_array_equal(a.ab, b.ab)
         np.testing.assert_array_equal(a.confidence, b.confidence)
+
+
+def test_images_past_the_allowance_wait_on_disk_and_give_the_same_frames(hand_colorizer, two_shots):
+    from exemplar_vc.stored import StoredArray
+
+    rgb, gray = two_shots
+    exemplars = {f: rgb[f] for f in (3, 9, 15, SHOT + 4, SHOT + 12)}
+    cfg = dataclasses.replace(hand_colorizer.config, images_in_memory=1)
+    shelved = exemplar_vc.VideoColorizer(cfg, hand_colorizer.encoder, hand_colorizer.device, hand_colorizer.fusion)
+    stage1 = shelved.plan(gray, exemplars)
+    keys, images = [k.gray for k in stage1.plan.keyframes], [e.image for e in stage1.exemplars]
+    assert len(keys) >= 3 and isinstance(keys[0], np.ndarray) and all(isinstance(k, StoredArray) for k in keys[1:])
+    assert isinstance(images[0], np.ndarray) and all(isinstance(i, StoredArray) for i in images[1:])
+    for k in stage1.plan.keyframes:
+        np.testing.assert_array_equal(np.asarray(k.gray), gray[k.index])
+    folder = images[1].path.parent
+    assert folder.is_dir()
+    on_disk = list(shelved.stream(gray, exemplars))
+    in_memory = list(hand_colorizer.stream(gray, exemplars))
+    for a, b in zip(on_disk, in_memory, strict=True):
+        np.testing.assert_array_equal(a.rgb, b.rgb)
+        np.testing.assert_array_equal(a.confidence, b.confidence)
+    del stage1, keys, images
+    assert not folder.exists()  # removed with the last array stored in it
+
+
+def test_a_stored_array_reads_like_the_array_it_stores(tmp_path):
+    import pickle
+
+    from exemplar_vc.stored import ArrayShelf, StoredArray, as_array
+
+    shelf = ArrayShelf(1, folder=tmp_path)
+    a, b = np.arange(24, dtype=np.uint8).reshape(2, 4, 3), np.ones((3, 5), np.uint16)
+    assert shelf.put(a) is a  # the allowance: kept as it is
+    stored = shelf.put(b)
+    assert isinstance(stored, StoredArray) and shelf.stored == 1
+    assert (stored.shape, stored.dtype, stored.ndim, stored.nbytes) == (b.shape, b.dtype, 2, b.nbytes)
+    np.testing.assert_array_equal(np.asarray(stored), b)
+    np.testing.assert_array_equal(as_array(stored), b)
+    assert as_array(a) is a and as_array(None) is None
+    assert stored[1, 2] == 1
+    copy = pickle.loads(pickle.dumps(stored))  # another process gets the pixels themselves
+    assert isinstance(copy, np.ndarray) and np.array_equal(copy, b)
+    assert shelf.put(stored) is stored
+    [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("exemplar_vc_stage1_")]
+    assert (folder / ".owner").exists()
+    del shelf, stored
+    assert not folder.exists()
+    with pytest.raises(ValueError, match="in_memory"):
+        ArrayShelf(-1)
+    everything = ArrayShelf(None)
+    assert all(everything.put(x) is x for x in (a, b, a))
