@@ -7,7 +7,7 @@ from typing import Sequence
 from ..errors import InputError
 from ..modeling.colorizer import DEFAULT_WEIGHTS, DEFAULT_WORKING_SIZE, ImageColorizer
 from ..modeling.encoder import LuminanceEncoder
-from ..stored import as_array
+from ..stored import ArrayShelf, as_array
 from ..types import Exemplar, KeyFrame
 from .embedding import encoder_signature
 
@@ -25,12 +25,15 @@ class ColorizerSource:
         colorizer: an ``ImageColorizer``; by default the project's weights are loaded on
             the pipeline's encoder at the first call.
         working_size: short side (pixels) at which chroma is predicted.
+        images_in_memory: colorized key frames kept in memory; the rest wait on disk until
+            stage 2 reads them (``stored.ArrayShelf``). None: all in memory.
     """
 
-    def __init__(self, colorizer: ImageColorizer | None = None, working_size: int = DEFAULT_WORKING_SIZE, weights=DEFAULT_WEIGHTS):
+    def __init__(self, colorizer: ImageColorizer | None = None, working_size: int = DEFAULT_WORKING_SIZE, weights=DEFAULT_WEIGHTS, images_in_memory: int | None = 32):
         self.colorizer = colorizer
         self.working_size = working_size
         self.weights = weights
+        self.images_in_memory = images_in_memory
 
     def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: LuminanceEncoder) -> list[Exemplar]:
         if self.colorizer is None:
@@ -38,8 +41,8 @@ class ColorizerSource:
         elif encoder_signature(self.colorizer.encoder) != encoder_signature(encoder):
             raise InputError(f"expected the colorizer's encoder ({encoder_signature(self.colorizer.encoder)}), got {encoder_signature(encoder)}")
         model = self.colorizer.to(next(encoder.parameters()).device).eval()
-        out = []
+        out, shelf = [], ArrayShelf(self.images_in_memory)
         for key in keyframes:
             rgb, confidence = model.colorize(as_array(key.gray), self.working_size)
-            out.append(Exemplar(key.index, rgb, "colorizer", model.name, confidence))
+            out.append(Exemplar(key.index, shelf.put(rgb), "colorizer", model.name, confidence))
         return out

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from ..errors import InputError
 from ..modeling.encoder import LuminanceEncoder
-from ..stored import as_array
+from ..stored import ArrayShelf, as_array
 from ..types import Exemplar, KeyFrame
 from .assign import AssignmentRule, Decision, assign, warn_unserved
 from .bank import ReferenceBank
@@ -19,6 +19,9 @@ __all__ = ["Retriever", "match_keyframes", "DEFAULT_K"]
 # Candidates re-ranked densely per key frame: the setting of the retrieval benchmark
 # (benchmarks/README.md, Stage 1), enough for the right shot's images and a rival.
 DEFAULT_K = 5
+# Key frames searched per call: their gray images are read (from stage 1's shelf) only
+# while their batch is searched.
+SEARCH_BATCH = 64
 
 
 def match_keyframes(bank: ReferenceBank, keyframes: Sequence[KeyFrame], k: int, rule: AssignmentRule, what: str, served_shots: frozenset[int] = frozenset()) -> list[Decision]:
@@ -27,7 +30,9 @@ def match_keyframes(bank: ReferenceBank, keyframes: Sequence[KeyFrame], k: int, 
     except ``served_shots`` (``what`` names the bank's images in it)."""
     if not keyframes:
         return []
-    hits = bank.search([as_array(k.gray) for k in keyframes], k=k, rerank=True)
+    hits = []
+    for i in range(0, len(keyframes), SEARCH_BATCH):  # a film's key frames are not all read at once
+        hits += bank.search([as_array(key.gray) for key in keyframes[i : i + SEARCH_BATCH]], k=k, rerank=True)
     decisions = assign(
         keyframes,
         hits,
@@ -53,9 +58,18 @@ class Retriever:
         bank: a ``ReferenceBank`` or the folder of a saved one.
         rule: the assignment thresholds (``AssignmentRule``; ``min_score`` alone can be
             given as ``min_score=``).
+        images_in_memory: retrieved images kept in memory; the rest wait on disk until
+            stage 2 reads them (``stored.ArrayShelf``). None: all in memory.
     """
 
-    def __init__(self, bank: ReferenceBank | str | os.PathLike, k: int = DEFAULT_K, rule: AssignmentRule | None = None, min_score: float | None = None):
+    def __init__(
+        self,
+        bank: ReferenceBank | str | os.PathLike,
+        k: int = DEFAULT_K,
+        rule: AssignmentRule | None = None,
+        min_score: float | None = None,
+        images_in_memory: int | None = 32,
+    ):
         self.bank = bank if isinstance(bank, ReferenceBank) else ReferenceBank.load(bank)
         if k < 1:
             raise InputError(f"expected k >= 1, got {k}")
@@ -63,6 +77,7 @@ class Retriever:
         if min_score is not None:
             rule = AssignmentRule(min_score, rule.margin, rule.tolerance)
         self.k, self.rule = k, rule
+        self.images_in_memory = images_in_memory
         self.decisions: list[Decision] = []  # of the last call, for reports
 
     def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: LuminanceEncoder) -> list[Exemplar]:
@@ -70,8 +85,9 @@ class Retriever:
         if signature != self.bank.signature:
             raise InputError(f"expected the bank's encoder ({self.bank.signature}), but the pipeline uses {signature}; rebuild the bank with this encoder")
         self.decisions = match_keyframes(self.bank, keyframes, self.k, self.rule, "bank image")
+        shelf = ArrayShelf(self.images_in_memory)
         return [
-            Exemplar(d.key.index, self.bank.image(d.hit.entry), "retrieval", f"bank:{d.hit.entry.id}:{d.hit.path}", d.hit.score)
+            Exemplar(d.key.index, shelf.put(self.bank.image(d.hit.entry)), "retrieval", f"bank:{d.hit.entry.id}:{d.hit.path}", d.hit.score)
             for d in self.decisions
             if d.hit is not None
         ]

@@ -40,6 +40,31 @@ def test_protocol_conformance(sources, encoder, name):
     assert src.exemplars_for([], encoder) == [] or name == "user"
 
 
+@pytest.mark.parametrize("name", ["user", "retrieval", "colorizer"])
+def test_images_past_the_allowance_wait_on_disk(sources, encoder, name, monkeypatch):
+    from exemplar_vc.stored import StoredArray
+
+    keys = _keys(2, 3)
+    src = sources[name]
+    if name == "user":
+        shelved = UserReferences(explicit={0: scene(2), 10: scene(3)}, images_in_memory=1)
+        in_memory = UserReferences(explicit={0: scene(2), 10: scene(3)}, images_in_memory=None)
+    else:
+        monkeypatch.setattr(src, "images_in_memory", 1)
+        shelved = src
+        in_memory = None
+    out = shelved.exemplars_for(keys, encoder)
+    assert isinstance(out[0].image, np.ndarray) and isinstance(out[1].image, StoredArray)
+    if in_memory is not None:
+        expected = in_memory.exemplars_for(keys, encoder)
+    else:
+        monkeypatch.setattr(src, "images_in_memory", None)
+        expected = src.exemplars_for(keys, encoder)
+    assert all(isinstance(e.image, np.ndarray) for e in expected)
+    for a, b in zip(out, expected, strict=True):
+        assert np.array_equal(np.asarray(a.image), b.image) and a.frame == b.frame
+
+
 def test_user_references_pick_the_matching_image(sources, encoder):
     out = sources["user"].exemplars_for(_keys(3, 1), encoder)
     assert [e.origin for e in out] == ["image[2]", "image[0]"]
