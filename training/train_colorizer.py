@@ -54,7 +54,7 @@ import torch.nn.functional as F
 
 from exemplar_vc.color.lab import rgb_to_lab
 from exemplar_vc.io.images import IMAGE_SUFFIXES, is_grayscale, load_color_image
-from exemplar_vc.modeling.colorizer import ImageColorizer
+from exemplar_vc.modeling.colorizer import ImageColorizer, annealed_mean
 
 CROP = 192
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -203,8 +203,6 @@ def evaluate(model: ImageColorizer, feats: torch.Tensor, ab: torch.Tensor, tempe
     """Held-out numbers at the feature grid: ab RMSE (CIE Lab units) vs gray's, mean chroma
     of prediction and truth, mean a and b bias (prediction - truth; a sepia cast shows as
     b > 0 with a >= 0)."""
-    from exemplar_vc.modeling.colorizer import annealed_mean
-
     model.eval()
     t = model.decoder.config.temperature if temperature is None else temperature
     pred = torch.cat([annealed_mean(model.decoder(feats[i : i + 32].float()), model.bins, t) for i in range(0, len(feats), 32)])
@@ -247,9 +245,13 @@ def train(args) -> None:
 
     log(f"== run {time.strftime('%Y-%m-%d %H:%M:%S')} machine={platform.platform()} torch={torch.__version__} threads={torch.get_num_threads()} args={vars(args)}")
     model = ImageColorizer.build(global_context=True)
+    if args.init:
+        # Fine-tune: start from saved decoder weights (same architecture), fresh optimiser.
+        model.decoder.load_state_dict(ImageColorizer.from_pretrained(model.encoder, args.init).decoder.state_dict())
+        log(f"initialised from {args.init}")
     cache = build_cache(args, model, log)
     xf, xab = cache["train_feats"], cache["train_ab"]
-    w_bin = rebalance_weights(xab, model.bins)
+    w_bin = rebalance_weights(xab, model.bins, lam=args.rebalance_lambda)
     opt = torch.optim.Adam(model.decoder.parameters(), lr=args.lr, weight_decay=1e-5)
     epoch, step = 0, 0
     if args.resume and args.ckpt.is_file():
@@ -287,8 +289,14 @@ def train(args) -> None:
             ab = xab[b].float()
             z = soft_encode(ab, model.bins)
             pix_w = w_bin[z.argmax(1)]  # v(Z) = w_{q*}, q* the most likely bin (eq. 3)
-            logp = torch.log_softmax(model.decoder(xf[b].float()), dim=1)
+            logits = model.decoder(xf[b].float())
+            logp = torch.log_softmax(logits, dim=1)
             loss = -(pix_w * (z * logp).sum(1)).mean()
+            if args.regression:
+                # The distribution's mean (T = 1) pulled toward the truth: the classification
+                # loss alone spreads mass over rare vivid bins, whose mean misses (RMSE).
+                mean_ab = annealed_mean(logits, model.bins, 1.0)
+                loss = loss + args.regression * F.smooth_l1_loss(mean_ab / 10.0, ab / 10.0)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -434,6 +442,9 @@ def main() -> None:
     t.add_argument("--out", type=Path, default=Path("exemplar_vc/weights/colorizer_lite0_v2.pt"))
     t.add_argument("--log", type=Path, default=Path("training/logs/colorizer_lite0_v2.log"))
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", type=Path, default=None, help="start from these decoder weights (fine-tune)")
+    t.add_argument("--rebalance-lambda", type=float, default=0.5, help="Zhang 2016 eq. (4) lambda; 1 = no rebalancing")
+    t.add_argument("--regression", type=float, default=0.0, help="weight of a smooth-L1 loss on the T = 1 mean chroma")
     e = sub.add_parser("evaluate")
     e.add_argument("--data", type=Path, default=DATA)
     e.add_argument("--weights", type=Path, required=True)

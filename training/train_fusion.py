@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import load_cached, sample_segment
-    from exemplar_vc.training.loop import train_step
+    from exemplar_vc.training.loop import LossWeights, train_step
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(DATA))
@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trailing-max-length", type=int, default=32)
     p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
             for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
-        stats = train_step(net, batch, optimizer, forward_only=trailing)
+        stats = train_step(net, batch, optimizer, LossWeights(chroma=args.chroma_weight), forward_only=trailing)
         stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
         for k, v in stats.items():

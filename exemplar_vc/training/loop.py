@@ -11,7 +11,11 @@ Losses (chroma in CIE ab units / 10):
 - temporal: L1 between the merged chroma at t and the merged chroma at t-1 carried by
   the flow, where the flow passes the forward-backward check (flicker);
 - confidence: L1 between the predicted confidence and exp(-|error| / 10) of its own
-  chroma (so confidence says how right the colour is, which the merge reads).
+  chroma (so confidence says how right the colour is, which the merge reads);
+- chroma (off unless ``LossWeights.chroma`` > 0): per frame, the shown colour's mean
+  chroma magnitude against the truth's, one-sided (only a shortfall counts). L1 settles
+  on the average of the colours it hesitates between, which is duller than any of them;
+  this asks the frame as a whole to stay as vivid as the truth without dictating hues.
 
 A trailing segment (``forward_only``: an exemplar at its start and none after it, as
 every segment of the first-frame protocol and the last segment of a shot) is walked
@@ -41,6 +45,15 @@ class LossWeights:
     merged: float = 1.0
     temporal: float = 0.2
     confidence: float = 0.5
+    chroma: float = 0.0
+
+
+def _chroma_shortfall(ab: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Per frame of the batch: how much duller (mean |ab|) the shown colour is than the
+    truth, in ab units / 10; zero when it is as vivid or more."""
+    shown = ab.norm(dim=1).mean(dim=(1, 2))
+    true = truth.norm(dim=1).mean(dim=(1, 2))
+    return F.relu(true - shown).mean() / 10.0
 
 
 def _keys(exemplar) -> ExemplarKeys:
@@ -140,6 +153,10 @@ def segment_losses(
         lm = l1(ab, t)
         total = total + weights.merged * lm / len(inner)
         stats["merged"] += lm.item() / len(inner)
+        if weights.chroma:
+            ls = _chroma_shortfall(ab, gt[t])
+            total = total + weights.chroma * ls / len(inner)
+            stats["chroma"] = stats.get("chroma", 0.0) + ls.item() / len(inner)
     lt = _temporal(merged, flows, inner)
     total = total + weights.temporal * lt
     stats["temporal"] = lt.item()
@@ -185,6 +202,10 @@ def _trailing_losses(fwd: list[DirectionState], gt: torch.Tensor, flows: list[di
         total = total + (weights.merged * lf + weights.confidence * lc) / len(later)
         stats["fwd"] += lf.item() / len(later)
         stats["conf"] += lc.item() / len(later)
+        if weights.chroma:
+            ls = _chroma_shortfall(fwd[t].ab, gt[t])
+            total = total + weights.chroma * ls / len(later)
+            stats["chroma"] = stats.get("chroma", 0.0) + ls.item() / len(later)
     stats["late"] = (fwd[-1].ab - gt[-1]).abs().mean().item() / 10.0  # the drift at the end
     lt = _temporal({t: fwd[t].ab for t in range(T)}, flows, later)
     total = total + weights.temporal * lt

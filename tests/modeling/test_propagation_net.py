@@ -249,3 +249,34 @@ def test_reusing_flows_across_the_two_passes_changes_nothing(clip_rgb, clip_gray
         outputs.append(colorizer(clip_gray, {0: clip_rgb[0], len(clip_gray) - 1: clip_rgb[-1]}))
     assert np.array_equal(outputs[0].frames, outputs[1].frames)
     assert np.array_equal(outputs[0].confidence, outputs[1].confidence)
+
+
+def test_the_chroma_loss_counts_only_a_shortfall_of_vividness():
+    from exemplar_vc.training.loop import _chroma_shortfall
+
+    truth = torch.zeros(2, 2, 4, 4)
+    truth[:, 0] = 30.0  # |ab| = 30 everywhere
+    duller, as_vivid, other_hue = truth * 0.5, truth.clone(), truth.flip(1) * 1.2
+    assert _chroma_shortfall(duller, truth).item() == pytest.approx(1.5)  # (30 - 15) / 10
+    assert _chroma_shortfall(as_vivid, truth).item() == 0.0
+    assert _chroma_shortfall(other_hue, truth).item() == 0.0  # hue is the L1's business
+
+
+@pytest.mark.parametrize("forward_only", [False, True], ids=["bidirectional", "trailing"])
+def test_the_chroma_loss_is_added_only_when_weighted(forward_only):
+    from conftest import moving_clip
+
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+    from exemplar_vc.training.loop import LossWeights, segment_losses
+
+    torch.manual_seed(0)
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    seg = sample_segment(clip, np.random.default_rng(0), encoder, length=4, crop=64, max_stride=1)
+    net = PropagationNet()
+    with torch.no_grad():
+        plain, plain_stats = segment_losses(net, [seg], forward_only=forward_only)
+        weighted, stats = segment_losses(net, [seg], LossWeights(chroma=2.0), forward_only=forward_only)
+    assert "chroma" not in plain_stats and "chroma" in stats
+    assert weighted.item() == pytest.approx(plain.item() + 2.0 * stats["chroma"], rel=1e-5)
