@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = np.array([2.0 if c.name.startswith("real_") else 1.0 for c in clips])
     weights /= weights.sum()
     deadline = started + args.minutes * 60
+    loss_weights = LossWeights(chroma=args.chroma_weight)
     running: dict[str, float] = {}
 
     def save() -> None:
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
             for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
-        stats = train_step(net, batch, optimizer, LossWeights(chroma=args.chroma_weight), forward_only=trailing)
+        stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing)
         stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
         for k, v in stats.items():
