@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
+    p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
             for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
-        stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing)
+        stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing, backprop_steps=args.backprop_steps)
         stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
         for k, v in stats.items():

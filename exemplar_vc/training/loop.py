@@ -2,9 +2,13 @@
 
 Each segment is walked forward from its left exemplar and backward from its right one,
 exactly as stage 2 does at run time (``PropagationNet.step``: the same cues, the same
-U-Net), and the two directions are merged by the merge head. Recurrence is truncated at
-one step: each step sees the network's own previous output (so it learns to correct its
-drift) but no gradient flows into it.
+U-Net), and the two directions are merged by the merge head. Each step sees the
+network's own previous output (so it learns to correct its drift). How far back the
+gradient flows through that recurrence is ``backprop_steps``: 1 (the default) truncates
+it at one step, so no gradient reaches the previous output; K lets a loss at frame t
+reach the choices made at frames t-K+1..t (the carried blend and confidence go through
+the flow warp and the local attention, both differentiable), so the network can learn
+what mixing a dull candidate into the carry costs the frames after it.
 
 Losses (chroma in CIE ab units / 10):
 - L1 of each direction's chroma and of the merged chroma against the truth;
@@ -62,9 +66,14 @@ def _keys(exemplar) -> ExemplarKeys:
     return ExemplarKeys(feats.flatten(2)[:, None, :, None, :], ab_grid.flatten(2)[:, None, :, None, :])
 
 
-def _direction(net: PropagationNet, segs: list[TrainingSegment], order: list[int], side: int, flows) -> list[DirectionState]:
+def _direction(
+    net: PropagationNet, segs: list[TrainingSegment], order: list[int], side: int, flows, backprop_steps: int = 1
+) -> list[DirectionState]:
     """Run one direction over all segments of the batch in lockstep; returns the batched
-    state (B, ...) at every position of ``order`` (listed in that order)."""
+    state (B, ...) at every position of ``order`` (listed in that order). The carried
+    state is cut from the graph every ``backprop_steps`` steps (see the module doc)."""
+    if backprop_steps < 1:
+        raise ValueError(f"expected backprop_steps >= 1, got {backprop_steps}")
     keys = [_keys(s.left if side == 0 else s.right) for s in segs]
     prev: list[DirectionState | None] = [None] * len(segs)
     out = []
@@ -96,8 +105,10 @@ def _direction(net: PropagationNet, segs: list[TrainingSegment], order: list[int
             for j, i in enumerate(need):
                 states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma, carry=blend[j : j + 1])
         out.append(states)
-        # Truncated recurrence: the next step reads this output without its gradient.
-        prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma, carry=st.carried_ab.detach()) for st in states]
+        if (step + 1) % backprop_steps == 0:  # truncate: the next step reads this output without its gradient
+            prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma, carry=st.carried_ab.detach()) for st in states]
+        else:
+            prev = states
     return [DirectionState(torch.cat([st.ab for st in states]), torch.cat([st.conf for st in states])) for states in out]
 
 
@@ -115,18 +126,23 @@ def _flows(segs: list[TrainingSegment], preset: str) -> list[dict]:
 
 
 def segment_losses(
-    net: PropagationNet, segs: list[TrainingSegment], weights: LossWeights = LossWeights(), flow_preset: str = "medium", forward_only: bool = False
+    net: PropagationNet,
+    segs: list[TrainingSegment],
+    weights: LossWeights = LossWeights(),
+    flow_preset: str = "medium",
+    forward_only: bool = False,
+    backprop_steps: int = 1,
 ) -> tuple[torch.Tensor, dict]:
     """Total loss of a batch of segments of equal length and crop, and its parts.
     ``forward_only``: trailing segments (see the module doc); their right exemplars are
-    not used."""
+    not used. ``backprop_steps``: how far the gradient runs back through the recurrence."""
     T = len(segs[0].indices)
     flows = _flows(segs, flow_preset)
     gt = torch.stack([s.ab for s in segs], dim=1)  # (T, B, 2, h, w)
-    fwd = _direction(net, segs, list(range(T)), 0, flows)
+    fwd = _direction(net, segs, list(range(T)), 0, flows, backprop_steps)
     if forward_only:
         return _trailing_losses(fwd, gt, flows, weights)
-    bwd = _direction(net, segs, list(range(T - 1, -1, -1)), 1, flows)[::-1]
+    bwd = _direction(net, segs, list(range(T - 1, -1, -1)), 1, flows, backprop_steps)[::-1]
 
     def l1(ab, t):
         return (ab - gt[t]).abs().mean() / 10.0
@@ -221,11 +237,12 @@ def train_step(
     weights: LossWeights = LossWeights(),
     clip_norm: float = 1.0,
     forward_only: bool = False,
+    backprop_steps: int = 1,
 ) -> dict:
     """One optimisation step; returns the loss parts (floats)."""
     net.train()
     optimizer.zero_grad(set_to_none=True)
-    total, stats = segment_losses(net, segs, weights, forward_only=forward_only)
+    total, stats = segment_losses(net, segs, weights, forward_only=forward_only, backprop_steps=backprop_steps)
     total.backward()
     torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
     optimizer.step()

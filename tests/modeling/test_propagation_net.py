@@ -280,3 +280,30 @@ def test_the_chroma_loss_is_added_only_when_weighted(forward_only):
         weighted, stats = segment_losses(net, [seg], LossWeights(chroma=2.0), forward_only=forward_only)
     assert "chroma" not in plain_stats and "chroma" in stats
     assert weighted.item() == pytest.approx(plain.item() + 2.0 * stats["chroma"], rel=1e-5)
+
+
+def test_backprop_through_the_recurrence_changes_gradients_not_values():
+    """``backprop_steps`` decides only how far the gradient runs back through the carried
+    state: the walk's values are the same, the last frame's gradient is not."""
+    from conftest import moving_clip
+
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+    from exemplar_vc.training.loop import _direction, _flows
+
+    torch.manual_seed(0)
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    seg = sample_segment(clip, np.random.default_rng(2), encoder, length=5, crop=64, max_stride=1)
+    net = PropagationNet()
+    flows = _flows([seg], "medium")
+    results = {}
+    for steps in (1, 5):
+        net.zero_grad()
+        walk = _direction(net, [seg], list(range(5)), 0, flows, backprop_steps=steps)
+        walk[-1].ab.abs().mean().backward()
+        results[steps] = (walk[-1].ab.detach(), net.unet.enc1[0].weight.grad.clone())
+    assert torch.equal(results[1][0], results[5][0])
+    assert not torch.allclose(results[1][1], results[5][1])
+    with pytest.raises(ValueError, match="backprop_steps >= 1"):
+        _direction(net, [seg], list(range(5)), 0, flows, backprop_steps=0)
