@@ -20,7 +20,8 @@ the correction, so where the flow holds, colour keeps its full-resolution edges.
 the blend is handed on to the next frame: a correction fed back frame after frame
 drifted (on held-out clips, 1.5-3 dB lost over 60 frames), so it corrects what is shown
 and never what is propagated. The two directions are merged by a per-pixel learned weight (``MergeHead``) from both
-outputs, their confidences and the temporal distances to the two exemplars.
+outputs, their confidences and the temporal distances to the two exemplars (trained on
+segments as long as the gaps between exemplars: ``exemplar_vc.training.merge``).
 
 Trained by ``training/train_fusion.py``; weights ship in ``exemplar_vc/weights/``.
 """
@@ -39,9 +40,9 @@ from torch import nn
 from ..ops import local_attention, warp
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
-__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v2.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v5.safetensors"
 
 # Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
 # within +-64), so inputs sit near [-1, 1].
@@ -227,20 +228,49 @@ def compose_output(head: torch.Tensor, candidates: torch.Tensor, has_prev: torch
     return ab, torch.sigmoid(head[:, 5:6]), blend
 
 
+# Distances to the exemplars enter the merge as log(1 + frames) / DISTANCE_SCALE; a side
+# with no exemplar counts as this many frames away.
+DISTANCE_SCALE = 4.0
+NO_ANCHOR_DISTANCE = 1000
+
+
+def distance_feature(frames) -> torch.Tensor | float:
+    """log(1 + frames) / DISTANCE_SCALE: how far (in recurrent steps) a direction has
+    carried its colour, on a scale where its drift grows about linearly."""
+    if isinstance(frames, torch.Tensor):
+        return torch.log1p(frames.float()) / DISTANCE_SCALE
+    return float(np.log1p(frames)) / DISTANCE_SCALE
+
+
 class MergeHead(nn.Module):
     """Per-pixel weight of the forward colour: from both outputs, their confidences, the
-    forward share of the temporal distance (t_to_end / span) and whether the forward
-    colour is anchored by an earlier exemplar."""
+    forward share of the temporal distance (t_to_end / span), whether the forward colour
+    is anchored by an earlier exemplar, and each direction's distance to its exemplar.
+
+    The share alone cannot tell a frame 10 steps into an 11-frame segment from one 44
+    steps into a 49-frame segment, though the forward colour of the second has drifted
+    about twice as far (measured on held-out clips): the distances say so."""
+
+    INPUTS = 11
 
     def __init__(self, hidden: int = 16):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(9, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, 1, 1))
+        self.net = nn.Sequential(nn.Conv2d(self.INPUTS, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, 1, 1))
 
-    def forward(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored) -> tuple[torch.Tensor, torch.Tensor]:
-        """ab_*: (B, 2, H, W); conf_*: (B, 1, H, W); share_f, anchored: floats or (B, 1, 1, 1)."""
-        share = torch.as_tensor(share_f, dtype=conf_f.dtype).expand_as(conf_f)
-        anch = torch.as_tensor(anchored, dtype=conf_f.dtype).expand_as(conf_f)
-        x = torch.cat([ab_f / AB_SCALE, ab_b / AB_SCALE, conf_f, conf_b, share, anch, (ab_f - ab_b).abs().sum(1, keepdim=True) / AB_SCALE], dim=1)
+    def forward(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> tuple[torch.Tensor, torch.Tensor]:
+        """ab_*: (B, 2, H, W); conf_*: (B, 1, H, W); share_f, anchored, dist_* (frames to
+        each direction's exemplar): floats or (B, 1, 1, 1)."""
+
+        def plane(v):
+            return torch.as_tensor(v, dtype=conf_f.dtype).expand_as(conf_f)
+
+        x = torch.cat(
+            [
+                ab_f / AB_SCALE, ab_b / AB_SCALE, conf_f, conf_b, plane(share_f), plane(anchored),
+                (ab_f - ab_b).abs().sum(1, keepdim=True) / AB_SCALE, plane(distance_feature(dist_f)), plane(distance_feature(dist_b)),
+            ],
+            dim=1,
+        )
         w = torch.sigmoid(self.net(x))
         return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
 
@@ -307,8 +337,8 @@ class PropagationNet(Fusion):
     def merge(self, forward: DirectionState, backward: DirectionState, distances: tuple[int | None, int]) -> DirectionState:
         t_from_start, t_to_end = distances
         if t_from_start is None:
-            share, anchored = 0.0, 0.0
+            share, anchored, dist_f = 0.0, 0.0, NO_ANCHOR_DISTANCE
         else:
-            share, anchored = t_to_end / (t_from_start + t_to_end), 1.0
-        ab, conf = self.merge_head(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored)
+            share, anchored, dist_f = t_to_end / (t_from_start + t_to_end), 1.0, t_from_start
+        ab, conf = self.merge_head(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored, dist_f, t_to_end)
         return DirectionState(ab, conf)

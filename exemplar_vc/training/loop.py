@@ -164,7 +164,7 @@ def segment_losses(
         stats["conf"] += lc.item() / T
     for t in inner:
         share = torch.tensor([(T - 1 - t) / (T - 1)] * len(segs)).view(-1, 1, 1, 1)
-        ab, conf = net.merge_head(fwd[t].ab, fwd[t].conf, bwd[t].ab, bwd[t].conf, share, torch.ones_like(share))
+        ab, conf = net.merge_head(fwd[t].ab, fwd[t].conf, bwd[t].ab, bwd[t].conf, share, torch.ones_like(share), t, T - 1 - t)
         merged[t] = ab
         lm = l1(ab, t)
         total = total + weights.merged * lm / len(inner)

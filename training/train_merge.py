@@ -1,0 +1,130 @@
+"""Fit the propagation network's merge head on long segments, the U-Net frozen.
+
+Why and how: ``exemplar_vc/training/merge.py``. Reads the clip cache that
+``training/train_fusion.py`` builds (real training clips only: the held-out clips are
+never in it) and holds out a seeded fifth of those clips for validation. Each sampled
+segment has exemplars at both ends (the frame's own colour, a jittered copy or another
+moment, as in ``sample_segment``) and a length drawn from ``--min-length`` to
+``--max-length`` (at most the clip's); every inner frame gives ``--pixels`` pixels.
+
+    OMP_NUM_THREADS=2 python training/train_merge.py --weights /tmp/evc_train5/propagation_net_v5.safetensors \\
+        --out exemplar_vc/weights/propagation_net_v5.safetensors --log training/logs/merge_head_v5.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    from safetensors.torch import load_file, save_file
+
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
+    from exemplar_vc.training.data import load_cached, sample_segment
+    from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1, widen_merge_head
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--weights", required=True, help="the network to start from (safetensors; an older 9-input merge head is widened)")
+    p.add_argument("--cache", default="/tmp/evc_cache")
+    p.add_argument("--out", required=True)
+    p.add_argument("--log", required=True)
+    p.add_argument("--segments", type=int, default=240, help="training segments sampled")
+    p.add_argument("--val-segments", type=int, default=60)
+    p.add_argument("--min-length", type=int, default=8)
+    p.add_argument("--max-length", type=int, default=72)
+    p.add_argument("--crop", type=int, default=176)
+    p.add_argument("--pixels", type=int, default=1024, help="pixels kept per inner frame")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    import cv2
+
+    cv2.setNumThreads(args.threads)
+    started = time.time()
+    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+
+    def log(record: dict) -> None:
+        record = {"time_s": round(time.time() - started, 1), **record}
+        with open(args.log, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+    log({"event": "start", "argv": sys.argv, "torch": torch.__version__})
+    net = PropagationNet(PropagationNetConfig())
+    net.load_state_dict(widen_merge_head(load_file(args.weights)))
+    net.eval()
+    encoder = LuminanceEncoder()
+    cache = Path(args.cache)
+    names = sorted(f.name[: -len(".feats.npy")] for f in cache.glob("real_*.feats.npy"))
+    if not names:
+        raise SystemExit(f"expected cached real clips (real_*.feats.npy) in {cache}: run training/train_fusion.py first to build them")
+    order = np.random.default_rng(args.seed).permutation(len(names))
+    val_names = sorted(names[i] for i in order[: max(1, len(names) // 5)])
+    train_names = [n for n in names if n not in val_names]
+    log({"event": "data", "train_clips": train_names, "validation_clips": val_names})
+    rng = np.random.default_rng(args.seed)
+
+    def gather(clip_names: list[str], count: int) -> MergeSamples:
+        clips = [load_cached(cache, n) for n in clip_names]
+        parts = []
+        for k in range(count):
+            clip = clips[int(rng.integers(len(clips)))]
+            hi = min(args.max_length, len(clip))
+            length = int(rng.integers(min(args.min_length, hi), hi + 1))
+            seg = sample_segment(clip, rng, encoder, length, args.crop, max_stride=1)
+            if len(seg.indices) < 3:
+                continue
+            parts.append(collect_samples(net, seg, args.pixels, rng))
+            if (k + 1) % 20 == 0:
+                log({"event": "collect", "segments": k + 1, "of": count})
+        return MergeSamples.cat(parts)
+
+    val = gather(val_names, args.val_segments)
+    train = gather(train_names, args.segments)
+    # Reference points on the validation pixels: either direction alone, the per-pixel
+    # better of the two (an oracle no merge can beat), and the head as it was; also by
+    # distance to the nearer exemplar, where the old head's short-segment habits showed.
+    near = torch.minimum(val.dist_f, val.dist_b)[:, 0]
+
+    def by_gap() -> dict:
+        out = {}
+        for lo, hi in ((1, 2), (2, 5), (5, 15), (15, 100)):
+            rows = ((near >= lo) & (near < hi)).nonzero()[:, 0]
+            if len(rows):
+                out[f"{lo}-{hi - 1}"] = round(merge_l1(net.merge_head, val.take(rows)), 4)
+        return out
+
+    baseline = {
+        "forward_only": round(float((val.ab_f - val.truth).abs().mean()), 4),
+        "backward_only": round(float((val.ab_b - val.truth).abs().mean()), 4),
+        "oracle_better_direction": round(float(torch.minimum((val.ab_f - val.truth).abs().sum(1), (val.ab_b - val.truth).abs().sum(1)).mean() / 2), 4),
+        "head_before": round(merge_l1(net.merge_head, val), 4),
+        "head_before_by_nearer_distance": by_gap(),
+    }
+    log({"event": "samples", "train_pixels": len(train), "val_pixels": len(val), "val_l1_ab": baseline})
+    losses = fit_merge_head(net.merge_head, train, args.steps, lr=args.lr, seed=args.seed)
+    for i in range(0, args.steps, max(1, args.steps // 20)):
+        log({"event": "step", "step": i + 1, "train_l1_ab": round(float(np.mean(losses[i : i + 50])), 4)})
+    after = merge_l1(net.merge_head, val)
+    log({"event": "end", "val_l1_ab_after": round(after, 4), "val_l1_ab_after_by_nearer_distance": by_gap(), "minutes": round((time.time() - started) / 60, 2)})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
