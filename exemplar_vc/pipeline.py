@@ -226,7 +226,10 @@ class VideoColorizer:
         else:
             config = get_config(name_or_path)
         if overrides:
+            saved_fusion = config.propagation.fusion
             config = apply_overrides(config, overrides)
+            if state is not None and config.propagation.fusion != saved_fusion:
+                state = None  # the folder's weights are another fusion module's: this one's shipped weights serve
         prop = config.propagation
         # Weights saved with the config replace the shipped ones: build without loading those.
         fusion = build_fusion(prop.fusion, prop.hand, prop.network, pretrained=state is None)

@@ -149,6 +149,22 @@ def test_network_weights_round_trip(tmp_path):
     assert mine.keys() == theirs.keys() and all(torch.equal(mine[k], theirs[k]) for k in mine)
 
 
+def test_a_saved_folder_can_switch_fusion_module(tmp_path):
+    """Overriding the fusion of a saved folder (as ``quality.py --compare hand`` does) takes
+    the other module with its own shipped weights; the folder's weights are not forced on it."""
+    from exemplar_vc.modeling.fusion import HandFusion
+    from exemplar_vc.modeling.propagation_net import PropagationNet
+
+    net_dir = VideoColorizer.from_pretrained("default", device="cpu").save_pretrained(tmp_path / "net")
+    hand = VideoColorizer.from_pretrained(net_dir, device="cpu", propagation={"fusion": "hand"})
+    assert isinstance(hand.fusion, HandFusion) and hand.config.propagation.fusion == "hand"
+    hand_dir = hand.save_pretrained(tmp_path / "hand")
+    net = VideoColorizer.from_pretrained(hand_dir, device="cpu", propagation={"fusion": "network"})
+    shipped = VideoColorizer.from_pretrained("default", device="cpu").fusion.state_dict()
+    assert isinstance(net.fusion, PropagationNet)
+    assert all(torch.equal(v, shipped[k]) for k, v in net.fusion.state_dict().items())
+
+
 def test_saved_weights_that_do_not_fit_are_explained(tmp_path):
     c = VideoColorizer.from_pretrained("default", device="cpu")
     c.fusion = torch.nn.Linear(2, 2)  # weights no hand rule can take
