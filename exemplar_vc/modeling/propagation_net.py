@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
 from ..ops import local_attention, warp
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
@@ -68,6 +69,13 @@ class PropagationNetConfig:
     flow_preset: OpenCV DIS preset, "ultrafast", "fast" or "medium".
     flow_cache_pairs: frame pairs whose flows are kept for the other direction's pass
         (4 MB each at 384x680); 0 recomputes them.
+    padding_mode: how the U-Net's 3x3 convolutions see past the frame's edge: "zeros"
+        (as the shipped weights were trained) or "replicate" (the edge pixel continues).
+        With zeros the edge looks unlike the interior: on a still shot the network gives
+        the exemplar match up to 3/4 of the weight along the edges (interior: under 1 %)
+        and the colour there drifts by up to 53 levels in 5 frames; "replicate" with the
+        same weights leaves 3 levels, but costs 0.08 dB mean PSNR on the held-out clips
+        (first-frame) until the network is trained with it (benchmarks/README.md).
     """
 
     weights: str | None = None
@@ -79,6 +87,11 @@ class PropagationNetConfig:
     local_temperature: float = 0.01
     flow_preset: str = "medium"
     flow_cache_pairs: int = 32
+    padding_mode: str = "zeros"
+
+    def __post_init__(self) -> None:
+        if self.padding_mode not in ("replicate", "zeros"):
+            raise InputError(f"expected propagation.network.padding_mode 'replicate' or 'zeros', got {self.padding_mode!r}")
 
 
 # -- cues ---------------------------------------------------------------------------
@@ -169,9 +182,12 @@ def direction_cues(
 
 
 # -- networks -----------------------------------------------------------------------
-def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+def _block(cin: int, cout: int, stride: int, padding_mode: str) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(cout, cout, 3, 1, 1), nn.LeakyReLU(0.1, inplace=True)
+        nn.Conv2d(cin, cout, 3, stride, 1, padding_mode=padding_mode),
+        nn.LeakyReLU(0.1, inplace=True),
+        nn.Conv2d(cout, cout, 3, 1, 1, padding_mode=padding_mode),
+        nn.LeakyReLU(0.1, inplace=True),
     )
 
 
@@ -183,13 +199,14 @@ class PropagationUNet(nn.Module):
     def __init__(self, config: PropagationNetConfig):
         super().__init__()
         w1, w2, w3 = config.widths
-        self.enc1 = _block(CUE_CHANNELS, w1)
-        self.enc2 = _block(w1, w2, stride=2)
-        self.enc3 = _block(w2, w3, stride=2)
+        pad = config.padding_mode
+        self.enc1 = _block(CUE_CHANNELS, w1, 1, pad)
+        self.enc2 = _block(w1, w2, 2, pad)
+        self.enc3 = _block(w2, w3, 2, pad)
         self.feats = nn.Sequential(nn.Conv2d(config.encoder_channels, config.feature_channels, 1), nn.LeakyReLU(0.1, inplace=True))
-        self.fuse = _block(w3 + config.feature_channels, w3)
-        self.dec2 = _block(w3 + w2, w2)
-        self.dec1 = _block(w2 + w1, w1)
+        self.fuse = _block(w3 + config.feature_channels, w3, 1, pad)
+        self.dec2 = _block(w3 + w2, w2, 1, pad)
+        self.dec1 = _block(w2 + w1, w1, 1, pad)
         self.head = nn.Conv2d(w1, 6, 1)
         with torch.no_grad():  # start close to the flow baseline: trust the flow candidate
             self.head.weight.mul_(0.1)
