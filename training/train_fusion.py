@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
+    p.add_argument("--padding-mode", default="zeros", choices=["zeros", "replicate"], help="the U-Net's padding at the frame's edge (PropagationNetConfig.padding_mode)")
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--seed", type=int, default=0)
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     log({"event": "cache", "clips": len(clips), "frames": int(sum(len(c) for c in clips)), "minutes": round((time.time() - started) / 60, 2)})
 
     torch.manual_seed(args.seed)
-    net = PropagationNet(PropagationNetConfig())
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode))
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step = 0
     ckpt = Path(args.checkpoint)

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-length", type=int, default=72)
     p.add_argument("--crop", type=int, default=176)
     p.add_argument("--pixels", type=int, default=1024, help="pixels kept per inner frame")
+    p.add_argument("--padding-mode", default="zeros", choices=["zeros", "replicate"], help="the U-Net's padding at the frame's edge (PropagationNetConfig.padding_mode)")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=2)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record), flush=True)
 
     log({"event": "start", "argv": sys.argv, "torch": torch.__version__})
-    net = PropagationNet(PropagationNetConfig())
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode))
     net.load_state_dict(widen_merge_head(load_file(args.weights)))
     net.eval()
     encoder = LuminanceEncoder()
