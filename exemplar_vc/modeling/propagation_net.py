@@ -41,7 +41,7 @@ from ..errors import InputError
 from ..ops import local_attention, warp
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
-__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v5.safetensors"
 
@@ -292,6 +292,20 @@ class MergeHead(nn.Module):
         return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
 
 
+def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights of a network whose merge head predates the distance inputs (9 inputs)
+    made loadable: the new inputs start with zero weight, so the head computes what it
+    did until it is trained."""
+    key = "merge_head.net.0.weight"
+    w = state.get(key)
+    missing = 0 if w is None or w.dim() != 4 else MergeHead.INPUTS - w.shape[1]
+    if missing <= 0:  # already wide, or not this network's weights (loading says so)
+        return state
+    out = dict(state)
+    out[key] = torch.cat([w, w.new_zeros(w.shape[0], missing, *w.shape[2:])], dim=1)
+    return out
+
+
 class PropagationNet(Fusion):
     """The trained fusion module (see the module doc). Works at the working resolution."""
 
@@ -322,6 +336,10 @@ class PropagationNet(Fusion):
         if missing or unexpected:
             raise ValueError(f"weights {path} do not fit PropagationNet{asdict(config)}: missing {missing}, unexpected {unexpected}")
         return net.eval()
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        # Weights saved before the merge head read distances (v1, v2) load unchanged.
+        return super().load_state_dict(widen_merge_head(dict(state_dict)), strict=strict, assign=assign)
 
     # -- the fusion interface -------------------------------------------------------
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:

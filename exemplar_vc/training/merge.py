@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from ..modeling.propagation_net import MergeHead, PropagationNet
+from ..modeling.propagation_net import MergeHead, PropagationNet, widen_merge_head
 from .data import TrainingSegment
 from .loop import _direction, _flows
 
@@ -122,17 +122,3 @@ def fit_merge_head(head: MergeHead, s: MergeSamples, steps: int, batch: int = 65
         losses.append(loss.item())
     head.eval()
     return losses
-
-
-def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights of a network whose merge head predates the distance inputs (9 inputs)
-    made loadable: the new inputs start with zero weight, so the head computes what it
-    did until it is trained."""
-    key = "merge_head.net.0.weight"
-    w = state[key]
-    missing = MergeHead.INPUTS - w.shape[1]
-    if missing <= 0:
-        return state
-    out = dict(state)
-    out[key] = torch.cat([w, w.new_zeros(w.shape[0], missing, *w.shape[2:])], dim=1)
-    return out

@@ -81,3 +81,20 @@ def test_samples_of_a_segment_are_its_inner_frames_with_their_distances():
     with pytest.raises(ValueError, match="at least 3 frames"):
         short = sample_segment(clip, np.random.default_rng(0), encoder, length=2, crop=64, max_stride=1)
         collect_samples(net, short, pixels=10, rng=np.random.default_rng(0))
+
+
+def test_weights_saved_before_the_distance_inputs_still_load(tmp_path):
+    """A weight file with v2's 9-input merge head loads through ``from_pretrained`` (and
+    ``load_state_dict``) as it was: the distances get zero weight."""
+    from safetensors.torch import save_file
+
+    from exemplar_vc.modeling.propagation_net import PropagationNetConfig
+
+    torch.manual_seed(0)
+    state = PropagationNet().state_dict()
+    state["merge_head.net.0.weight"] = state["merge_head.net.0.weight"][:, :9].clone()
+    path = tmp_path / "old.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    net = PropagationNet.from_pretrained(PropagationNetConfig(weights=str(path)))
+    assert torch.equal(net.merge_head.net[0].weight[:, :9], state["merge_head.net.0.weight"])
+    assert not net.merge_head.net[0].weight[:, 9:].any()
