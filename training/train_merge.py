@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import load_cached, sample_segment
-    from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1, widen_merge_head
+    from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", required=True, help="the network to start from (safetensors; an older 9-input merge head is widened)")
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log({"event": "start", "argv": sys.argv, "torch": torch.__version__})
     net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode))
-    net.load_state_dict(widen_merge_head(load_file(args.weights)))
+    net.load_state_dict(load_file(args.weights))  # an older 9-input merge head is widened there
     net.eval()
     encoder = LuminanceEncoder()
     cache = Path(args.cache)

@@ -74,7 +74,7 @@ class PropagationNetConfig:
         With zeros the edge looks unlike the interior: on a still shot the network gives
         the exemplar match up to 3/4 of the weight along the edges (interior: under 1 %)
         and the colour there drifts by up to 53 levels in 5 frames; "replicate" with the
-        same weights leaves 3 levels, but costs 0.08 dB mean PSNR on the held-out clips
+        same weights leaves 3 levels, but costs 0.07 dB mean PSNR on the held-out clips
         (first-frame) until the network is trained with it (benchmarks/README.md).
     """
 

@@ -22,30 +22,34 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from ..modeling.propagation_net import MergeHead, PropagationNet, widen_merge_head
+from ..modeling.propagation_net import MergeHead, PropagationNet
 from .data import TrainingSegment
 from .loop import _direction, _flows
 
-__all__ = ["MergeSamples", "collect_samples", "fit_merge_head", "merge_l1", "widen_merge_head"]
+__all__ = ["MergeSamples", "collect_samples", "fit_merge_head", "merge_l1"]
 
 
 @dataclass
 class MergeSamples:
     """Pixels of inner frames of two-ended segments, one row each: both directions'
-    chroma (N, 2) and confidence (N, 1), the forward share of the span, the distances
-    (frames) to the two exemplars (N, 1) and the true chroma (N, 2); CIE a, b."""
+    chroma (N, 2) and confidence (N, 1), the distances (frames) to the two exemplars
+    (N, 1) and the true chroma (N, 2); CIE a, b."""
 
     ab_f: torch.Tensor
     conf_f: torch.Tensor
     ab_b: torch.Tensor
     conf_b: torch.Tensor
-    share: torch.Tensor
     dist_f: torch.Tensor
     dist_b: torch.Tensor
     truth: torch.Tensor
 
     def __len__(self) -> int:
         return len(self.truth)
+
+    @property
+    def share(self) -> torch.Tensor:
+        """(N, 1) the forward share of the span, t_to_end / span, as stage 2 computes it."""
+        return self.dist_b / (self.dist_f + self.dist_b)
 
     @classmethod
     def cat(cls, parts: list["MergeSamples"]) -> "MergeSamples":
@@ -79,8 +83,7 @@ def collect_samples(net: PropagationNet, seg: TrainingSegment, pixels: int, rng:
         parts.append(
             MergeSamples(
                 ab_f=pick(fwd[t].ab), conf_f=pick(fwd[t].conf), ab_b=pick(bwd[t].ab), conf_b=pick(bwd[t].conf),
-                share=torch.full((n, 1), (T - 1 - t) / (T - 1)), dist_f=torch.full((n, 1), float(t)),
-                dist_b=torch.full((n, 1), float(T - 1 - t)), truth=pick(seg.ab[t : t + 1]),
+                dist_f=torch.full((n, 1), float(t)), dist_b=torch.full((n, 1), float(T - 1 - t)), truth=pick(seg.ab[t : t + 1]),
             )
         )
     return MergeSamples.cat(parts)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from exemplar_vc.modeling.fusion import DirectionState
-from exemplar_vc.modeling.propagation_net import MergeHead, PropagationNet
-from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1, widen_merge_head
+from exemplar_vc.modeling.propagation_net import MergeHead, PropagationNet, widen_merge_head
+from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1
 
 
 def _states(seed: int = 0):
@@ -45,9 +45,8 @@ def test_the_trained_merge_reads_the_distances():
     ab_f, ab_b = 30 * torch.randn(n, 2, generator=g), 30 * torch.randn(n, 2, generator=g)
     dist = torch.where(torch.rand(n, 1, generator=g) < 0.5, 1.0, 40.0)
     truth = torch.where(dist == 1.0, ab_f, ab_b)
-    half = torch.full((n, 1), 0.5)
     conf = torch.full((n, 1), 0.5)
-    samples = MergeSamples(ab_f, conf, ab_b, conf, half, dist, dist, truth)
+    samples = MergeSamples(ab_f, conf, ab_b, conf, dist, dist, truth)  # share 1/2 everywhere
     torch.manual_seed(0)
     head = MergeHead()
     before = merge_l1(head, samples)
