@@ -31,21 +31,15 @@ def warp_backward(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.n
     """
     import torch
 
-    from ..ops import warp
+    from ..ops import warp_replicate
 
-    h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    mx, my = gx + flow[..., 0], gy + flow[..., 1]
-    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
-    # ops.warp gives zero to taps outside the image; clamping the sample point into the
-    # image instead repeats the edge pixel, which is bilinear sampling with a replicated border.
-    clamped = np.stack([np.clip(mx, 0, w - 1) - gx, np.clip(my, 0, h - 1) - gy])
     x = torch.from_numpy(np.ascontiguousarray(image, np.float32))
     x = x[None, None] if image.ndim == 2 else x.permute(2, 0, 1)[None]
+    f = torch.from_numpy(np.ascontiguousarray(flow, np.float32)).permute(2, 0, 1)[None]
     with torch.no_grad():
-        warped = warp(x, torch.from_numpy(clamped)[None]).warped[0]
-    warped = warped[0] if image.ndim == 2 else warped.permute(1, 2, 0)
-    return np.ascontiguousarray(warped.numpy()), inside
+        warped, inside = warp_replicate(x, f)
+    warped = warped[0, 0] if image.ndim == 2 else warped[0].permute(1, 2, 0)
+    return np.ascontiguousarray(warped.numpy()), inside[0, 0].numpy() > 0
 
 
 def consistency_mask(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:

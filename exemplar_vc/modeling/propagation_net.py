@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..ops import local_attention, warp
+from ..ops import local_attention, warp, warp_replicate
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
 __all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
@@ -76,6 +76,10 @@ class PropagationNetConfig:
         and the colour there drifts by up to 53 levels in 5 frames; "replicate" with the
         same weights leaves 3 levels, but costs 0.07 dB mean PSNR on the held-out clips
         (first-frame) until the network is trained with it (benchmarks/README.md).
+    flow_border: what the flow candidate holds where the flow points outside the
+        previous frame (new ground entering the picture): "replicate" (the nearest edge
+        colour, as the flow baseline does; the validity cue still says it is outside) or
+        "zeros" (no colour, as v1-v5 were trained).
     """
 
     weights: str | None = None
@@ -88,10 +92,13 @@ class PropagationNetConfig:
     flow_preset: str = "medium"
     flow_cache_pairs: int = 32
     padding_mode: str = "zeros"
+    flow_border: str = "replicate"
 
     def __post_init__(self) -> None:
-        if self.padding_mode not in ("replicate", "zeros"):
-            raise InputError(f"expected propagation.network.padding_mode 'replicate' or 'zeros', got {self.padding_mode!r}")
+        for name in ("padding_mode", "flow_border"):
+            value = getattr(self, name)
+            if value not in ("replicate", "zeros"):
+                raise InputError(f"expected propagation.network.{name} 'replicate' or 'zeros', got {value!r}")
 
 
 # -- cues ---------------------------------------------------------------------------
@@ -165,10 +172,14 @@ def direction_cues(
             flows = dis_flow_pair(frame.luma, previous.luma, config.flow_preset)
         to_prev, from_prev = flows
         carried = torch.cat([previous.carried_ab, previous.conf, previous.luma], dim=1)
-        warped, inside = warp(carried, to_prev)
+        if config.flow_border == "replicate":
+            warped, inside = warp_replicate(carried, to_prev)
+            photo = (frame.luma - warped[:, 3:4]).abs()  # how far the repeated edge is off
+        else:
+            warped, inside = warp(carried, to_prev)
+            photo = (frame.luma - warped[:, 3:4]).abs() * inside
         ab_w, conf_w = warped[:, :2], warped[:, 2:3]
         valid = flow_validity(to_prev, from_prev) * inside
-        photo = (frame.luma - warped[:, 3:4]).abs() * inside
         grid = feats.shape[-2:]
         carried_grid = F.adaptive_avg_pool2d(torch.cat([previous.carried_ab, previous.conf], dim=1), grid)
         loc = local_attention(feats, previous.feats.float(), carried_grid, config.local_radius, config.local_temperature)

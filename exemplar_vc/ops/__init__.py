@@ -8,7 +8,7 @@ autograd; ``backend_info()`` says which path runs where, and why. See docs/ops.m
 from .backend import backend_info
 from .correspondence import Correspondence, CorrespondenceResult, correspondence
 from .local_attention import LocalAttention, LocalAttentionResult, local_attention
-from .warp import Warp, WarpResult, warp
+from .warp import Warp, WarpResult, warp, warp_replicate
 
 __all__ = [
     "backend_info",
@@ -21,4 +21,5 @@ __all__ = [
     "Warp",
     "WarpResult",
     "warp",
+    "warp_replicate",
 ]

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from exemplar_vc.modeling.fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, HandFusion, build_fusion
-from exemplar_vc.modeling.propagation_net import DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, dis_flow_pair, flow_validity
+from exemplar_vc.modeling.propagation_net import DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, direction_cues, dis_flow_pair, flow_validity
 
 H, W, C = 48, 80, 176
 
@@ -72,6 +72,33 @@ def test_flow_validity_keeps_consistent_motion_and_drops_the_border():
     valid = flow_validity(to_b, to_a)
     assert float(valid[..., 20:-20, 20:-20].mean()) > 0.9
     assert float(valid[..., -2:].mean()) < 0.1  # lands outside the other frame
+
+
+@pytest.mark.parametrize("border", ["replicate", "zeros"])
+def test_flow_candidate_where_new_ground_enters(border):
+    """Where the flow reads from outside the previous frame, the flow candidate holds the
+    nearest edge colour ("replicate") or nothing ("zeros"); the validity cue says so."""
+    frame, prev_frame = _frame(0, 1), _frame(1, 0)
+    ab = torch.zeros(1, 2, H, W)
+    ab[:, 0] = torch.linspace(-40, 40, W)  # a left-to-right gradient of a*
+    previous = DirectionState(ab, torch.ones(1, 1, H, W), prev_frame.feats, prev_frame.luma, index=0)
+    to_prev = torch.zeros(1, 2, H, W)
+    to_prev[:, 0] = -4.0  # the camera pans left: the left 4 columns are new ground
+    config = PropagationNetConfig(flow_border=border)
+    cues, candidates = direction_cues(config, frame, previous, _keys(frame), (to_prev, -to_prev))
+    flow_a = candidates[0, 0, 0]
+    valid = cues[0, 4]
+    assert valid[:, :4].eq(0).all() and valid[:, 4:].eq(1).all()
+    torch.testing.assert_close(flow_a[:, 4:], ab[0, 0, :, :-4])
+    expected = torch.full_like(flow_a[:, :4], -40.0) if border == "replicate" else torch.zeros_like(flow_a[:, :4])
+    torch.testing.assert_close(flow_a[:, :4], expected)
+
+
+def test_unknown_flow_border_is_refused():
+    from exemplar_vc.errors import InputError
+
+    with pytest.raises(InputError, match="flow_border 'replicate' or 'zeros', got 'wrap'"):
+        PropagationNetConfig(flow_border="wrap")
 
 
 def test_weights_round_trip(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from exemplar_vc.ops import Warp, warp
+from exemplar_vc.ops import Warp, warp, warp_replicate
 from exemplar_vc.ops.reference import warp_reference
 from exemplar_vc.ops.warp import _warp_op
 
@@ -43,6 +43,28 @@ def test_borders():
     torch.testing.assert_close(res.warped[0, 0, 0], torch.tensor([0.0, 0.5, 1.5, 2.5]))
     flow[:, 0], flow[:, 1] = 0.0, 2.0  # two rows down: only the first row stays inside
     assert warp(x, flow).valid[0, 0].sum(1).tolist() == [4.0, 0.0, 0.0]
+
+
+def test_replicated_border_repeats_the_edge_pixel():
+    x = torch.arange(12.0).view(1, 1, 3, 4)
+    flow = torch.zeros(1, 2, 3, 4)
+    flow[:, 0] = -1.5  # one and a half pixels left: the first two columns read outside
+    res = warp_replicate(x, flow)
+    torch.testing.assert_close(res.warped[0, 0, 0], torch.tensor([0.0, 0.0, 0.5, 1.5]))
+    assert res.valid[0, 0, 0].tolist() == [0.0, 0.0, 1.0, 1.0]
+    flow[:, 0], flow[:, 1] = 0.0, 5.0  # far below the image: the last row, everywhere
+    res = warp_replicate(x, flow)
+    assert torch.equal(res.warped[0, 0], x[0, 0, 2:].expand(3, 4)) and not res.valid.any()
+
+
+def test_replicated_border_matches_warp_inside_and_has_gradients(device):
+    x, flow = make_inputs((2, 3, 6, 7), torch.float64, device, scale=2.0)
+    plain, rep = warp(x, flow), warp_replicate(x, flow)
+    assert torch.equal(plain.valid, rep.valid)
+    inside = rep.valid.bool().expand_as(x)
+    torch.testing.assert_close(rep.warped[inside], plain.warped[inside], atol=1e-12, rtol=0)
+    x.requires_grad_(), flow.requires_grad_()
+    assert torch.autograd.gradcheck(lambda a, b: warp_replicate(a, b).warped, (x, flow * 0.3))
 
 
 def test_non_contiguous_inputs(device):
