@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import load_cached, sample_segment
     from exemplar_vc.training.loop import LossWeights, train_step
+    from exemplar_vc.training.widen import widen_propagation_net
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(DATA))
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
     p.add_argument("--padding-mode", default="zeros", choices=["zeros", "replicate"], help="the U-Net's padding at the frame's edge (PropagationNetConfig.padding_mode)")
+    p.add_argument("--widths", default="16,32,64", help="U-Net channels at 1/2, 1/4, 1/8 (PropagationNetConfig.widths); narrower --init weights are widened (exemplar_vc/training/widen.py)")
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--seed", type=int, default=0)
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     log({"event": "cache", "clips": len(clips), "frames": int(sum(len(c) for c in clips)), "minutes": round((time.time() - started) / 60, 2)})
 
     torch.manual_seed(args.seed)
-    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode))
+    widths = tuple(int(w) for w in args.widths.split(","))
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=widths))
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step = 0
     ckpt = Path(args.checkpoint)
@@ -135,8 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     elif Path(args.init or args.out).exists():
         from safetensors.torch import load_file
 
-        net.load_state_dict(load_file(args.init or args.out))
-        log({"event": "resume_from_weights", "path": args.init or args.out})
+        state = load_file(args.init or args.out)
+        saved = tuple(int(state[f"unet.{k}.0.weight"].shape[0]) for k in ("enc1", "enc2", "enc3"))
+        if saved != widths:  # start a wider U-Net from narrower trained weights
+            narrow = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=saved))
+            narrow.load_state_dict(state)
+            state = widen_propagation_net(narrow, widths, seed=args.seed).state_dict()
+        net.load_state_dict(state)
+        log({"event": "resume_from_weights", "path": args.init or args.out, "widths": saved, "widened_to": widths if saved != widths else None})
     rng = np.random.default_rng(args.seed + step)
     # Real clips twice as often as synthetic ones: the network is judged on real footage.
     weights = np.array([2.0 if c.name.startswith("real_") else 1.0 for c in clips])

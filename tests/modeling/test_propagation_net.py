@@ -334,3 +334,25 @@ def test_backprop_through_the_recurrence_changes_gradients_not_values():
     assert not torch.allclose(results[1][1], results[5][1])
     with pytest.raises(ValueError, match="backprop_steps >= 1"):
         _direction(net, [seg], list(range(5)), 0, flows, backprop_steps=0)
+
+
+def test_widening_the_unet_keeps_its_output_and_adds_trainable_channels():
+    from exemplar_vc.training.widen import widen_propagation_net
+
+    torch.manual_seed(2)
+    narrow = PropagationNet().eval()
+    wide = widen_propagation_net(narrow, (16, 48, 96)).eval()
+    assert wide.config.widths == (16, 48, 96)
+    assert sum(p.numel() for p in wide.parameters()) > 1.5 * sum(p.numel() for p in narrow.parameters())
+    a, b = _frame(0, 0), _frame(1, 1)
+    keys = _keys(a)
+    with torch.no_grad():
+        before = narrow.step(b, narrow.step(a, None, keys), keys)
+        after = wide.step(b, wide.step(a, None, keys), keys)
+    torch.testing.assert_close(after.ab, before.ab, atol=1e-4, rtol=0)
+    # The new channels are live: their weights into the old ones get a gradient.
+    cues = torch.randn(1, 14, H, W)
+    wide.unet(cues, a.feats).square().mean().backward()
+    assert wide.unet.dec2[0].weight.grad[:, 96 + 32 :].abs().sum() > 0
+    with pytest.raises(ValueError, match="expected widths at least"):
+        widen_propagation_net(narrow, (8, 32, 64))
