@@ -43,7 +43,7 @@ from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_ma
 
 __all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v5.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v7.safetensors"
 
 # Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
 # within +-64), so inputs sit near [-1, 1].
