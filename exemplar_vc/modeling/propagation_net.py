@@ -73,9 +73,10 @@ class PropagationNetConfig:
         (as the shipped weights were trained) or "replicate" (the edge pixel continues).
         With zeros the edge looks unlike the interior: on a still shot the network gives
         the exemplar match up to 3/4 of the weight along the edges (interior: under 1 %)
-        and the colour there drifts by up to 53 levels in 5 frames; "replicate" with the
-        same weights leaves 3 levels, but costs 0.07 dB mean PSNR on the held-out clips
-        (first-frame) until the network is trained with it (benchmarks/README.md).
+        and the colour there drifts by up to 34 levels in 5 frames (v7; v5: 53);
+        "replicate" with the same weights leaves 3 levels, but cost v5 0.07 dB mean PSNR
+        on the held-out clips (first-frame), and v6, trained with it, did not win that
+        back (benchmarks/README.md).
     flow_border: what the flow candidate holds where the flow points outside the
         previous frame (new ground entering the picture): "replicate" (the nearest edge
         colour, as the flow baseline does; the validity cue still says it is outside) or

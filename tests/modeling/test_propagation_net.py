@@ -192,7 +192,10 @@ def test_a_few_training_steps_lower_the_loss(forward_only):
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     with torch.no_grad():
         before = segment_losses(net, batch, forward_only=forward_only)[0].item()
-    for _ in range(40):
+    # 80 steps: with the flow candidate's border replicated, the untrained network (which
+    # starts by trusting the flow) begins nearer its optimum and the loss falls more slowly
+    # at first (seeds 0-2: 0.78-0.89 of the start after 40 steps, 0.52-0.74 after 80).
+    for _ in range(80):
         train_step(net, batch, optimizer, forward_only=forward_only)
     with torch.no_grad():
         after = segment_losses(net, batch, forward_only=forward_only)[0].item()
