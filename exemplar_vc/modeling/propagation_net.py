@@ -173,12 +173,10 @@ def direction_cues(
             flows = dis_flow_pair(frame.luma, previous.luma, config.flow_preset)
         to_prev, from_prev = flows
         carried = torch.cat([previous.carried_ab, previous.conf, previous.luma], dim=1)
-        if config.flow_border == "replicate":
-            warped, inside = warp_replicate(carried, to_prev)
-            photo = (frame.luma - warped[:, 3:4]).abs()  # how far the repeated edge is off
-        else:
-            warped, inside = warp(carried, to_prev)
-            photo = (frame.luma - warped[:, 3:4]).abs() * inside
+        warped, inside = (warp_replicate if config.flow_border == "replicate" else warp)(carried, to_prev)
+        photo = (frame.luma - warped[:, 3:4]).abs()  # with the border repeated: how far the edge is off
+        if config.flow_border == "zeros":
+            photo = photo * inside
         ab_w, conf_w = warped[:, :2], warped[:, 2:3]
         valid = flow_validity(to_prev, from_prev) * inside
         grid = feats.shape[-2:]

@@ -20,7 +20,7 @@ __all__ = ["widen_propagation_net"]
 
 def _channel_layout(widths: tuple[int, int, int], feature_channels: int) -> dict[str, list[tuple[str, int]]]:
     """For each convolution of the U-Net, its input as a list of (part, channels), in the
-    order ``PropagationUNet.forward`` concatenates them, and its output part."""
+    order ``PropagationUNet.forward`` concatenates them."""
     w1, w2, w3 = widths
     return {
         "enc1.0": [("cues", CUE_CHANNELS)], "enc1.2": [("x1", w1)],
@@ -30,11 +30,6 @@ def _channel_layout(widths: tuple[int, int, int], feature_channels: int) -> dict
         "dec2.0": [("x3", w3), ("x2", w2)], "dec2.2": [("y2", w2)],
         "dec1.0": [("y2", w2), ("x1", w1)], "dec1.2": [("y1", w1)],
     }
-
-
-def _outputs(widths: tuple[int, int, int]) -> dict[str, int]:
-    w1, w2, w3 = widths
-    return {"enc1.0": w1, "enc1.2": w1, "enc2.0": w2, "enc2.2": w2, "enc3.0": w3, "enc3.2": w3, "fuse.0": w3, "fuse.2": w3, "dec2.0": w2, "dec2.2": w2, "dec1.0": w1, "dec1.2": w1}
 
 
 def _old_positions(old: list[tuple[str, int]], new: list[tuple[str, int]]) -> list[int]:
@@ -58,19 +53,18 @@ def widen_propagation_net(old: PropagationNet, widths: tuple[int, int, int], see
     torch.manual_seed(seed)
     new = PropagationNet(PropagationNetConfig(**{**cfg.__dict__, "widths": tuple(widths)}))
     old_layout, new_layout = _channel_layout(cfg.widths, cfg.feature_channels), _channel_layout(tuple(widths), cfg.feature_channels)
-    old_out = _outputs(cfg.widths)
     old_unet, new_unet = dict(old.unet.named_modules()), dict(new.unet.named_modules())
     for name, parts in old_layout.items():
         src, dst = old_unet[name], new_unet[name]
         cols = torch.tensor(_old_positions(parts, new_layout[name]))
-        rows = torch.arange(old_out[name])
+        n_old = src.out_channels
         # Old output channels read only the old inputs; new inputs reach them with weight 0.
-        dst.weight[rows] = 0.0
-        dst.weight[rows[:, None], cols[None, :]] = src.weight
-        dst.bias[rows] = src.bias
+        dst.weight[:n_old] = 0.0
+        dst.weight[:n_old, cols] = src.weight
+        dst.bias[:n_old] = src.bias
         # New output channels keep their fresh filter, scaled down so they start quiet.
-        dst.weight[old_out[name]:] *= 0.1
-        dst.bias[old_out[name]:] = 0.0
+        dst.weight[n_old:] *= 0.1
+        dst.bias[n_old:] = 0.0
     new.unet.feats.load_state_dict(old.unet.feats.state_dict())
     new.unet.head.load_state_dict(old.unet.head.state_dict())
     new.merge_head.load_state_dict(old.merge_head.state_dict())
