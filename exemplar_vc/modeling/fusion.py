@@ -44,11 +44,14 @@ class FusionFrame:
 class ExemplarKeys:
     """Exemplar positions laid side by side as one row of keys for ``ops.correspondence``.
 
-    feats: (1, 1, C, 1, K) unit-norm features; ab: (1, 1, 2, 1, K) CIE a, b per position.
+    feats: (1, 1, C, 1, K) unit-norm features; ab: (1, 1, 2, 1, K) CIE a, b per position;
+    luma: (1, 1, 1, 1, K) the exemplar's gray in [0, 1] averaged per position (the network
+    compares it with the frame's to judge a match; the hand rule does not read it), or None.
     """
 
     feats: torch.Tensor
     ab: torch.Tensor
+    luma: torch.Tensor | None = None
 
 
 @dataclass

@@ -38,10 +38,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
-from ..ops import local_attention, warp, warp_replicate
-from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
+from ..ops import correspondence, local_attention, warp, warp_replicate
+from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame
 
-__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "DEFAULT_WEIGHTS"]
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v7.safetensors"
 
@@ -51,8 +51,11 @@ AB_SCALE = 64.0
 # |a|, |b| of sRGB colours stay below ~110 (D65); nothing beyond is a colour to predict.
 AB_LIMIT = 110.0
 # Input channels of the U-Net: L; flow ab, confidence, validity, photometric error;
-# global ab, similarity; local ab, carried confidence, similarity; "has a previous frame".
-CUE_CHANNELS = 14
+# global ab, similarity; local ab, carried confidence, similarity; "has a previous frame";
+# then (added in v9) how far the gray of what each correspondence matched is from this
+# frame's (global, local) and how far apart the colours it averaged lie (global, local).
+CUE_CHANNELS = 18
+HAS_PREVIOUS = 13  # the channel saying whether a previous frame exists
 
 
 @dataclass(frozen=True)
@@ -162,12 +165,16 @@ def direction_cues(
     """
     size = frame.luma.shape[-2:]
     feats = frame.feats.float()
-    ab_g, sim_g = global_match(feats, keys, config.global_temperature)
-    ab_g, sim_g = _up(ab_g, size), _up(sim_g, size)
+    grid = feats.shape[-2:]
+    luma_grid = F.adaptive_avg_pool2d(frame.luma, grid)
+    match_g = correspondence(feats, keys.feats, _match_values(keys.ab, keys.luma, dim=2), config.global_temperature)
+    ab_g, sim_g = _up(match_g.values[:, :2], size), _up(match_g.max_similarity.clamp(min=0), size)
+    agree_g = _up(_agreement(match_g.values, luma_grid), size)
     if previous is None:
         zeros = torch.zeros_like(frame.luma)
         ab_w = ab_l = torch.zeros_like(ab_g)
         conf_w = valid = photo = conf_l = sim_l = has_prev = zeros
+        agree_l = torch.zeros_like(agree_g)
     else:
         if flows is None:
             flows = dis_flow_pair(frame.luma, previous.luma, config.flow_preset)
@@ -179,16 +186,39 @@ def direction_cues(
             photo = photo * inside
         ab_w, conf_w = warped[:, :2], warped[:, 2:3]
         valid = flow_validity(to_prev, from_prev) * inside
-        grid = feats.shape[-2:]
-        carried_grid = F.adaptive_avg_pool2d(torch.cat([previous.carried_ab, previous.conf], dim=1), grid)
-        loc = local_attention(feats, previous.feats.float(), carried_grid, config.local_radius, config.local_temperature)
-        ab_l, conf_l = _up(loc.values[:, :2], size), _up(loc.values[:, 2:3], size)
+        carried_grid = F.adaptive_avg_pool2d(torch.cat([previous.carried_ab, previous.conf, previous.luma], dim=1), grid)
+        values = torch.cat([_match_values(carried_grid[:, :2], carried_grid[:, 3:4]), carried_grid[:, 2:3]], dim=1)
+        loc = local_attention(feats, previous.feats.float(), values, config.local_radius, config.local_temperature)
+        ab_l, conf_l = _up(loc.values[:, :2], size), _up(loc.values[:, 4:5], size)
         sim_l = _up(loc.max_similarity.clamp(min=0), size)
+        agree_l = _up(_agreement(loc.values[:, :4], luma_grid), size)
         has_prev = torch.ones_like(frame.luma)
     cues = torch.cat(
-        [frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev], dim=1
+        [
+            frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev,
+            agree_g[:, :1], agree_l[:, :1], agree_g[:, 1:], agree_l[:, 1:],
+        ],
+        dim=1,
     )
     return cues, torch.stack([ab_w, ab_g, ab_l], dim=1)
+
+
+def _match_values(ab: torch.Tensor, luma: torch.Tensor | None, dim: int = 1) -> torch.Tensor:
+    """What a correspondence carries from each matched position: a, b, gray, a^2 + b^2
+    (the last two say how alike the matched gray is and how spread the averaged colours
+    are). ab and luma on the same positions, channels along ``dim``."""
+    if luma is None:
+        raise InputError("expected exemplar keys with their gray (ExemplarKeys.luma) for the propagation network, got None")
+    return torch.cat([ab, luma, (ab**2).sum(dim, keepdim=True)], dim=dim)
+
+
+def _agreement(values: torch.Tensor, luma_grid: torch.Tensor) -> torch.Tensor:
+    """(B, 2, h, w): |this frame's gray - the matched gray| and the spread (standard
+    deviation, AB_SCALE units) of the colours the match averaged, from ``_match_values``
+    averaged by the match."""
+    photo = (luma_grid - values[:, 2:3]).abs()
+    spread = (values[:, 3:4] - (values[:, :2] ** 2).sum(1, keepdim=True)).clamp(min=0).sqrt() / AB_SCALE
+    return torch.cat([photo, spread], dim=1)
 
 
 # -- networks -----------------------------------------------------------------------
@@ -302,18 +332,28 @@ class MergeHead(nn.Module):
         return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
 
 
-def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights of a network whose merge head predates the distance inputs (9 inputs)
-    made loadable: the new inputs start with zero weight, so the head computes what it
-    did until it is trained."""
-    key = "merge_head.net.0.weight"
+def _pad_inputs(state: dict[str, torch.Tensor], key: str, inputs: int) -> dict[str, torch.Tensor]:
+    """``state`` with the convolution ``key`` given zero weight on input channels it
+    predates (appended at the end), so it computes what it did until it is trained."""
     w = state.get(key)
-    missing = 0 if w is None or w.dim() != 4 else MergeHead.INPUTS - w.shape[1]
+    missing = 0 if w is None or w.dim() != 4 else inputs - w.shape[1]
     if missing <= 0:  # already wide, or not this network's weights (loading says so)
         return state
     out = dict(state)
     out[key] = torch.cat([w, w.new_zeros(w.shape[0], missing, *w.shape[2:])], dim=1)
     return out
+
+
+def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights of a network whose merge head predates the distance inputs (9 inputs)
+    made loadable: the new inputs start with zero weight."""
+    return _pad_inputs(state, "merge_head.net.0.weight", MergeHead.INPUTS)
+
+
+def widen_cues(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights of a U-Net that predates the agreement cues (v1-v8, 14 cue channels) made
+    loadable: the new cues start with zero weight."""
+    return _pad_inputs(state, "unet.enc1.0.weight", CUE_CHANNELS)
 
 
 class PropagationNet(Fusion):
@@ -348,8 +388,9 @@ class PropagationNet(Fusion):
         return net.eval()
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        # Weights saved before the merge head read distances (v1, v2) load unchanged.
-        return super().load_state_dict(widen_merge_head(dict(state_dict)), strict=strict, assign=assign)
+        # Weights saved before the merge head read distances (v1, v2) or before the
+        # agreement cues (v1-v8) load unchanged in what they compute.
+        return super().load_state_dict(widen_cues(widen_merge_head(dict(state_dict))), strict=strict, assign=assign)
 
     # -- the fusion interface -------------------------------------------------------
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:
@@ -363,7 +404,7 @@ class PropagationNet(Fusion):
             flows = self._pair_flows(frame, previous)
         cues, candidates = direction_cues(self.config, frame, previous, keys, flows)
         head = self.unet(cues, frame.feats.float())
-        ab, conf, blend = compose_output(head, candidates, cues[:, -1:])
+        ab, conf, blend = compose_output(head, candidates, cues[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
         return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend)
 
     def _pair_flows(self, frame: FusionFrame, previous: DirectionState) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,14 +62,19 @@ class ColorizedFrame:
 def exemplar_keys(exemplars: Iterable[PreparedExemplar]) -> ExemplarKeys:
     """Lay the key positions of one or more exemplars (grids may differ) side by side.
 
-    Only each exemplar's features and chroma are kept while the others are read, so an
-    iterable that prepares them one at a time never holds them all at once."""
-    feats, ab = [], []
+    Only each exemplar's features, chroma and gray are kept while the others are read, so
+    an iterable that prepares them one at a time never holds them all at once."""
+    feats, ab, luma = [], [], []
     for e in exemplars:
         feats.append(e.feats.flatten(2))
         ab.append(e.ab.flatten(2))
+        luma.append(None if e.luma is None else e.luma.flatten(2))
         del e  # not held while the next one is prepared
-    return ExemplarKeys(torch.cat(feats, dim=2)[:, None, :, None, :], torch.cat(ab, dim=2)[:, None, :, None, :])
+
+    def row(parts):
+        return torch.cat(parts, dim=2)[:, None, :, None, :]
+
+    return ExemplarKeys(row(feats), row(ab), None if any(x is None for x in luma) else row(luma))
 
 
 class _FrameStream:

@@ -54,7 +54,8 @@ class PreparedExemplar:
     over each feature cell. ab_aligned: (1, 2, h', w') its chroma averaged onto the key
     frame's own feature grid when it is that frame's colour version (aligned), else None.
     ab_working: (1, 2, H', W') an aligned exemplar's chroma at the key frame's working
-    resolution, when the fusion module works there (else None).
+    resolution, when the fusion module works there (else None). luma: (1, 1, h, w) its
+    gray in [0, 1] averaged over each feature cell (None when not prepared).
     """
 
     exemplar: Exemplar
@@ -62,6 +63,7 @@ class PreparedExemplar:
     ab: torch.Tensor
     ab_aligned: torch.Tensor | None = None
     ab_working: torch.Tensor | None = None
+    luma: torch.Tensor | None = None
 
 
 class AnchorExemplars(Mapping):
@@ -127,7 +129,8 @@ def prepare_exemplar(
     """
     rgb = as_array(exemplar.image)
     gray = rgb_to_gray(rgb)
-    feats = encoder(resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride)))
+    gray_working = resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride))
+    feats = encoder(gray_working)
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
     ab_aligned = ab_working = None
@@ -137,7 +140,8 @@ def prepare_exemplar(
         ab_aligned = F.adaptive_avg_pool2d(ab_full, encoder.grid_shape(h, w))
         if working_chroma:
             ab_working = resize_to(ab_full, (h, w))
-    return PreparedExemplar(exemplar, feats, ab, ab_aligned, ab_working)
+    luma = F.adaptive_avg_pool2d(gray_working, feats.shape[-2:])
+    return PreparedExemplar(exemplar, feats, ab, ab_aligned, ab_working, luma)
 
 
 def exemplar_chroma(exemplar: Exemplar, size: tuple[int, int], device: torch.device) -> torch.Tensor:

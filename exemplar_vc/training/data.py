@@ -106,7 +106,8 @@ class TrainingSegment:
 
     luma: (T, 1, h, w) float32 [0, 1]; ab: (T, 2, h, w) float32; feats: (T, C, h/8, w/8).
     left, right: exemplars of the first and last frame as (feats (1, C, he, we), ab
-    (1, 2, He, We) at the exemplar's working resolution, aligned ab (1, 2, h, w) or None).
+    (1, 2, He, We) at the exemplar's working resolution, aligned ab (1, 2, h, w) or None,
+    gray (1, 1, He, We) in [0, 1]).
     """
 
     clip: str
@@ -148,14 +149,16 @@ def _exemplar(clip: CachedClip, index: int, kind: str, encoder: LuminanceEncoder
     if kind == "aligned":
         feats = torch.from_numpy(np.array(clip.feats[index], np.float32))[None]
         ab = torch.from_numpy(np.array(clip.ab[index], np.float32))[None]
-        return feats, ab, torch.from_numpy(np.ascontiguousarray(_crop(np.asarray(clip.ab[index], np.float32), box)))[None]
+        luma = torch.from_numpy(np.array(clip.luma[index], np.float32) / 255.0)[None, None]
+        return feats, ab, torch.from_numpy(np.ascontiguousarray(_crop(np.asarray(clip.ab[index], np.float32), box)))[None], luma
     if kind == "jittered":
         luma, ab = jittered_exemplar(np.asarray(clip.luma[index]), np.asarray(clip.ab[index]), rng)
     else:  # "distant": another moment of the clip, as it is
         luma, ab = np.array(clip.luma[index]), np.array(clip.ab[index], np.float32)
+    gray = torch.from_numpy(luma).float().div(255.0)[None, None]
     with torch.no_grad():
-        feats = encoder(torch.from_numpy(luma).float().div(255.0)[None, None])
-    return feats, torch.from_numpy(np.ascontiguousarray(ab, np.float32))[None], None
+        feats = encoder(gray)
+    return feats, torch.from_numpy(np.ascontiguousarray(ab, np.float32))[None], None, gray
 
 
 def sample_segment(

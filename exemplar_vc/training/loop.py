@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from ..modeling.fusion import DirectionState, ExemplarKeys, FusionFrame
-from ..modeling.propagation_net import PropagationNet, compose_output, direction_cues, dis_flow_pair, flow_validity
+from ..modeling.propagation_net import HAS_PREVIOUS, PropagationNet, compose_output, direction_cues, dis_flow_pair, flow_validity
 from ..ops import warp
 from .data import TrainingSegment
 
@@ -61,9 +61,12 @@ def _chroma_shortfall(ab: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
 
 
 def _keys(exemplar) -> ExemplarKeys:
-    feats, ab, _ = exemplar
-    ab_grid = F.adaptive_avg_pool2d(ab, feats.shape[-2:])
-    return ExemplarKeys(feats.flatten(2)[:, None, :, None, :], ab_grid.flatten(2)[:, None, :, None, :])
+    feats, ab, _, luma = exemplar
+
+    def row(x):
+        return F.adaptive_avg_pool2d(x, feats.shape[-2:]).flatten(2)[:, None, :, None, :]
+
+    return ExemplarKeys(row(feats), row(ab), row(luma))
 
 
 def _direction(
@@ -101,7 +104,7 @@ def _direction(
             feats = torch.cat([frames[i].feats for i in need])
             head = net.unet(torch.cat(cues), feats)
             cues_all = torch.cat(cues)
-            ab, conf, blend = compose_output(head, torch.cat(cands), cues_all[:, -1:])
+            ab, conf, blend = compose_output(head, torch.cat(cands), cues_all[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
             for j, i in enumerate(need):
                 states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma, carry=blend[j : j + 1])
         out.append(states)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from exemplar_vc.modeling.fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, HandFusion, build_fusion
-from exemplar_vc.modeling.propagation_net import DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, direction_cues, dis_flow_pair, flow_validity
+from exemplar_vc.modeling.propagation_net import CUE_CHANNELS, DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, direction_cues, dis_flow_pair, flow_validity
 
 H, W, C = 48, 80, 176
 
@@ -22,7 +22,12 @@ def _frame(seed: int, index: int = 0) -> FusionFrame:
 def _keys(frame: FusionFrame, seed: int = 1) -> ExemplarKeys:
     g = torch.Generator().manual_seed(seed)
     ab = 30 * torch.randn(1, 2, *frame.feats.shape[-2:], generator=g)
-    return ExemplarKeys(frame.feats.flatten(2)[:, None, :, None, :], ab.flatten(2)[:, None, :, None, :])
+    luma = F.adaptive_avg_pool2d(frame.luma, frame.feats.shape[-2:])
+
+    def row(x):
+        return x.flatten(2)[:, None, :, None, :]
+
+    return ExemplarKeys(row(frame.feats), row(ab), row(luma))
 
 
 class _Exemplar:
@@ -92,6 +97,69 @@ def test_flow_candidate_where_new_ground_enters(border):
     torch.testing.assert_close(flow_a[:, 4:], ab[0, 0, :, :-4])
     expected = torch.full_like(flow_a[:, :4], -40.0) if border == "replicate" else torch.zeros_like(flow_a[:, :4])
     torch.testing.assert_close(flow_a[:, :4], expected)
+
+
+def test_agreement_cues_of_the_global_match():
+    """Channels 14 and 16: how far the matched gray is from the frame's, and how spread
+    the colours the match averaged are (0 for one clear match)."""
+    frame = _frame(0)
+    keys = _keys(frame)  # the frame matched to itself, with its own gray
+    config = PropagationNetConfig()
+    cues, _ = direction_cues(config, frame, None, keys)
+    assert float(cues[0, 14].abs().max()) < 1e-4 and float(cues[0, 16].max()) < 1e-2
+    brighter = ExemplarKeys(keys.feats, keys.ab, keys.luma + 0.25)
+    cues, _ = direction_cues(config, frame, None, brighter)
+    torch.testing.assert_close(cues[0, 14], torch.full((H, W), 0.25), atol=1e-4, rtol=0)
+    # Every position twice, with opposite colours: the match averages to gray, and the
+    # spread is the colour's magnitude (in units of 64).
+    twice = ExemplarKeys(torch.cat([keys.feats] * 2, -1), torch.cat([keys.ab, -keys.ab], -1), torch.cat([keys.luma] * 2, -1))
+    cues, candidates = direction_cues(config, frame, None, twice)
+    assert float(candidates[0, 1].abs().max()) < 1e-3
+    expected = F.interpolate(keys.ab.reshape(1, 2, H // 8, W // 8).norm(dim=1, keepdim=True) / 64, size=(H, W), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(cues[0, 16], expected[0, 0], atol=1e-3, rtol=0)
+
+
+def test_agreement_cues_of_the_local_match():
+    """Channels 15 and 17 for the match to the previous frame: its gray against this
+    frame's, and the spread of the carried colours it averaged."""
+    frame = _frame(0, 1)
+    ab = 20 * torch.ones(1, 2, H, W)
+    same = DirectionState(ab, torch.ones(1, 1, H, W), frame.feats, frame.luma, index=0)
+    still = (torch.zeros(1, 2, H, W), torch.zeros(1, 2, H, W))
+    cues, _ = direction_cues(PropagationNetConfig(), frame, same, _keys(frame), still)
+    assert float(cues[0, 15].abs().max()) < 1e-4 and float(cues[0, 17].max()) < 1e-3
+    darker = DirectionState(ab, same.conf, frame.feats, frame.luma - 0.1, index=0)
+    cues, _ = direction_cues(PropagationNetConfig(), frame, darker, _keys(frame), still)
+    torch.testing.assert_close(cues[0, 15], torch.full((H, W), 0.1), atol=1e-4, rtol=0)
+
+
+def test_network_needs_the_exemplar_gray():
+    from exemplar_vc.errors import InputError
+
+    frame = _frame(0)
+    keys = _keys(frame)
+    with pytest.raises(InputError, match="ExemplarKeys.luma"):
+        direction_cues(PropagationNetConfig(), frame, None, ExemplarKeys(keys.feats, keys.ab))
+
+
+def test_weights_from_before_the_agreement_cues_load_and_ignore_them(tmp_path):
+    """v1-v8 weights read 14 cue channels: they load with zero weight on the new ones,
+    so they compute what they did whatever those cues hold."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(4)
+    state = {k: v.contiguous() for k, v in PropagationNet().state_dict().items()}
+    state["unet.enc1.0.weight"] = state["unet.enc1.0.weight"][:, :14].contiguous()
+    path = tmp_path / "old.safetensors"
+    save_file(state, str(path))
+    net = PropagationNet.from_pretrained(PropagationNetConfig(weights=str(path)))
+    w = net.unet.enc1[0].weight
+    assert w.shape[1] == CUE_CHANNELS and torch.equal(w[:, :14], state["unet.enc1.0.weight"]) and not w[:, 14:].any()
+    cues, feats = torch.rand(1, CUE_CHANNELS, H, W), _frame(0).feats
+    with torch.no_grad():
+        base = net.unet(cues, feats)
+        cues[:, 14:] = torch.rand(1, CUE_CHANNELS - 14, H, W)
+        torch.testing.assert_close(net.unet(cues, feats), base, atol=0, rtol=0)
 
 
 def test_unknown_flow_border_is_refused():
@@ -354,7 +422,7 @@ def test_widening_the_unet_keeps_its_output_and_adds_trainable_channels():
         after = wide.step(b, wide.step(a, None, keys), keys)
     torch.testing.assert_close(after.ab, before.ab, atol=1e-4, rtol=0)
     # The new channels are live: their weights into the old ones get a gradient.
-    cues = torch.randn(1, 14, H, W)
+    cues = torch.randn(1, CUE_CHANNELS, H, W)
     wide.unet(cues, a.feats).square().mean().backward()
     assert wide.unet.dec2[0].weight.grad[:, 96 + 32 :].abs().sum() > 0
     with pytest.raises(ValueError, match="expected widths at least"):
