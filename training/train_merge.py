@@ -7,8 +7,8 @@ segment has exemplars at both ends (the frame's own colour, a jittered copy or a
 moment, as in ``sample_segment``) and a length drawn from ``--min-length`` to
 ``--max-length`` (at most the clip's); every inner frame gives ``--pixels`` pixels.
 
-    OMP_NUM_THREADS=2 python training/train_merge.py --weights /tmp/evc_train7/propagation_net_v7.safetensors \\
-        --out exemplar_vc/weights/propagation_net_v7.safetensors --log training/logs/merge_head_v7.jsonl
+    OMP_NUM_THREADS=2 python training/train_merge.py --weights /tmp/evc_train9/propagation_net_v9.safetensors \\
+        --out exemplar_vc/weights/propagation_net_v9.safetensors --log training/logs/merge_head_v9.jsonl
 """
 
 from __future__ import annotations

@@ -10,7 +10,11 @@ Per frame and direction it gathers cues at the working resolution (``direction_c
   (``ops.correspondence``): colour that recovers after occlusions and drift;
 - ``local``: the softmax match to the previous frame within a small window
   (``ops.local_attention``) carrying the previous output: colour that follows motion
-  too large or too ambiguous for the flow.
+  too large or too ambiguous for the flow;
+- agreement of the two correspondences: how far the gray of what each matched lies from
+  this frame's gray, and how spread the colours it averaged are (a match that averages
+  unlike colours gives a dull, doubtful candidate). The match carries the matched gray and
+  squared chroma alongside the chroma, so this costs no second search.
 
 A small encoder-decoder (``PropagationUNet``) reads these cues, the luminance and the
 frozen encoder's features and predicts, per pixel at half the working resolution, how
@@ -43,7 +47,7 @@ from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame
 
 __all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v7.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v9.safetensors"
 
 # Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
 # within +-64), so inputs sit near [-1, 1].
