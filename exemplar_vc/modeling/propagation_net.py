@@ -80,8 +80,8 @@ class PropagationNetConfig:
         (as the shipped weights were trained) or "replicate" (the edge pixel continues).
         With zeros the edge looks unlike the interior: on a still shot the network gives
         the exemplar match up to 3/4 of the weight along the edges (interior: under 1 %)
-        and the colour there drifts by up to 34 levels in 5 frames (v7; v5: 53);
-        "replicate" with the same weights leaves 3 levels, but cost v5 0.07 dB mean PSNR
+        and the colour there drifts by up to 15 levels in 5 frames (v9; v7: 34, v5: 53);
+        "replicate" with the same weights leaves 2 levels, but cost v5 0.07 dB mean PSNR
         on the held-out clips (first-frame), and v6, trained with it, did not win that
         back (benchmarks/README.md).
     flow_border: what the flow candidate holds where the flow points outside the
