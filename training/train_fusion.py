@@ -47,7 +47,7 @@ def build_cache(args, encoder, log) -> list[str]:
 
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
-    train_clips, held = split_train_folder(Path(args.data) / "train", args.seed)
+    train_clips, held = split_train_folder(Path(args.data) / "train")  # fixed: --seed does not move it
     real = [c for c in sorted((Path(args.data) / "clips").glob("*.mp4")) if c.stem not in HELD_OUT_CLIPS] + train_clips
     log({"event": "data", "real_clips": [c.name for c in real], "held_out_train": [c.name for c in held], "held_out_clips": list(HELD_OUT_CLIPS)})
     names = []

@@ -30,12 +30,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
-    from exemplar_vc.training.data import load_cached, sample_segment
+    from exemplar_vc.training.data import held_out_names, load_cached, sample_segment
     from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", required=True, help="the network to start from (safetensors; an older 9-input merge head is widened)")
     p.add_argument("--cache", default="/tmp/evc_cache")
+    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"), help="the shared data folder (says which clips are held out)")
     p.add_argument("--out", required=True)
     p.add_argument("--log", required=True)
     p.add_argument("--segments", type=int, default=240, help="training segments sampled")
@@ -70,13 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     net.eval()
     encoder = LuminanceEncoder()
     cache = Path(args.cache)
-    names = sorted(f.name[: -len(".feats.npy")] for f in cache.glob("real_*.feats.npy"))
+    held = held_out_names(Path(args.data))
+    cached = sorted(f.name[: -len(".feats.npy")] for f in cache.glob("real_*.feats.npy"))
+    # A cache may hold clips another tool put there: the held-out ones are never fitted on.
+    names = [n for n in cached if n[len("real_") :] not in held]
     if not names:
         raise SystemExit(f"expected cached real clips (real_*.feats.npy) in {cache}: run training/train_fusion.py first to build them")
     order = np.random.default_rng(args.seed).permutation(len(names))
     val_names = sorted(names[i] for i in order[: max(1, len(names) // 5)])
     train_names = [n for n in names if n not in val_names]
-    log({"event": "data", "train_clips": train_names, "validation_clips": val_names})
+    log({"event": "data", "train_clips": train_names, "validation_clips": val_names, "held_out_skipped": sorted(set(cached) - set(names))})
     rng = np.random.default_rng(args.seed)
 
     def gather(clip_names: list[str], count: int) -> MergeSamples:

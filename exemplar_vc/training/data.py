@@ -23,23 +23,34 @@ from ..modeling.encoder import LuminanceEncoder
 from ..pixels import rgb_to_gray
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
-__all__ = ["HELD_OUT_CLIPS", "split_train_folder", "CachedClip", "cache_clip", "save_cached", "load_cached", "TrainingSegment", "sample_segment", "jittered_exemplar"]
+__all__ = ["HELD_OUT_CLIPS", "split_train_folder", "held_out_names", "CachedClip", "cache_clip", "save_cached", "load_cached", "TrainingSegment", "sample_segment", "jittered_exemplar"]
 
 
 # Clips of ``shared/data/clips`` never trained on: the DAVIS sequences of the published tables.
 HELD_OUT_CLIPS = ("bear", "paragliding-launch")
 
 
-def split_train_folder(folder: Path, seed: int = 0) -> tuple[list[Path], list[Path]]:
+def split_train_folder(folder: Path) -> tuple[list[Path], list[Path]]:
     """(training clips, held-out clips) of a folder of .mp4 clips: a fifth of the sorted
-    names is held out, chosen by a seeded shuffle."""
+    names is held out, chosen by a shuffle with a fixed seed. Fixed, not a training
+    setting: every run (and every network) keeps the same clips unseen, so the held-out
+    benchmark stays held out whatever seed a training run uses."""
     import random
 
     clips = sorted(Path(folder).glob("*.mp4"))
     order = list(range(len(clips)))
-    random.Random(seed).shuffle(order)
+    random.Random(0).shuffle(order)
     held = set(order[: len(clips) // 5])
     return [c for i, c in enumerate(clips) if i not in held], [c for i, c in enumerate(clips) if i in held]
+
+
+def held_out_names(data: Path) -> set[str]:
+    """Stems of every clip under ``data`` (the shared data folder) that training must never
+    see: ``HELD_OUT_CLIPS`` of ``clips/`` and the held-out fifth of ``train/``."""
+    train = Path(data) / "train"
+    if not train.is_dir():
+        raise FileNotFoundError(f"expected the training clips folder {train} (to know which clips are held out), found none")
+    return set(HELD_OUT_CLIPS) | {p.stem for p in split_train_folder(train)[1]}
 
 
 @dataclass
