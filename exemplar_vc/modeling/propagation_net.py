@@ -76,14 +76,14 @@ class PropagationNetConfig:
     flow_preset: OpenCV DIS preset, "ultrafast", "fast" or "medium".
     flow_cache_pairs: frame pairs whose flows are kept for the other direction's pass
         (4 MB each at 384x680); 0 recomputes them.
-    padding_mode: how the U-Net's 3x3 convolutions see past the frame's edge: "zeros"
-        (as the shipped weights were trained) or "replicate" (the edge pixel continues).
-        With zeros the edge looks unlike the interior: on a still shot the network gives
-        the exemplar match up to 3/4 of the weight along the edges (interior: under 1 %)
-        and the colour there drifts by up to 15 levels in 5 frames (v9; v7: 34, v5: 53);
-        "replicate" with the same weights leaves 2 levels, but cost v5 0.07 dB mean PSNR
-        on the held-out clips (first-frame), and v6, trained with it, did not win that
-        back (benchmarks/README.md).
+    padding_mode: how the U-Net's 3x3 convolutions see past the frame's edge:
+        "replicate" (the edge pixel continues; the default since v9) or "zeros" (as the
+        shipped weights were trained). With zeros the edge looks unlike the interior: on
+        a still shot the network gives the exemplar match up to 3/4 of the weight along
+        the edges (interior: under 1 %) and the colour there drifts by up to 15 levels in
+        5 frames (v9; v7: 34, v5: 53); "replicate" with the same weights leaves 2 levels.
+        It cost v5 0.07 dB mean PSNR on the held-out clips (first-frame), but v9 gains
+        0.01 dB with it in both protocols (benchmarks/README.md).
     flow_border: what the flow candidate holds where the flow points outside the
         previous frame (new ground entering the picture): "replicate" (the nearest edge
         colour, as the flow baseline does; the validity cue still says it is outside) or
@@ -99,7 +99,7 @@ class PropagationNetConfig:
     local_temperature: float = 0.01
     flow_preset: str = "medium"
     flow_cache_pairs: int = 32
-    padding_mode: str = "zeros"
+    padding_mode: str = "replicate"
     flow_border: str = "replicate"
 
     def __post_init__(self) -> None:
