@@ -62,6 +62,11 @@ CUE_CHANNELS = 18
 HAS_PREVIOUS = 13  # the channel saying whether a previous frame exists
 
 
+# name -> (OpenCV DIS preset, finest scale or None for the preset's own). "fine" is
+# MEDIUM estimated down to full resolution (MEDIUM stops at half and upsamples).
+_PRESETS = {"ultrafast": (0, None), "fast": (1, None), "medium": (2, None), "fine": (2, 0)}
+
+
 @dataclass(frozen=True)
 class PropagationNetConfig:
     """Settings of the propagation network.
@@ -106,6 +111,8 @@ class PropagationNetConfig:
     flow_border: str = "replicate"
 
     def __post_init__(self) -> None:
+        if self.flow_preset not in _PRESETS:
+            raise InputError(f"expected propagation.network.flow_preset in {sorted(_PRESETS)}, got {self.flow_preset!r}")
         for name in ("padding_mode", "flow_border"):
             value = getattr(self, name)
             if value not in ("replicate", "zeros"):
@@ -113,9 +120,6 @@ class PropagationNetConfig:
 
 
 # -- cues ---------------------------------------------------------------------------
-# name -> (OpenCV DIS preset, finest scale or None for the preset's own). "fine" is
-# MEDIUM estimated down to full resolution (MEDIUM stops at half and upsamples).
-_PRESETS = {"ultrafast": (0, None), "fast": (1, None), "medium": (2, None), "fine": (2, 0)}
 
 
 def _to_u8(luma: torch.Tensor) -> np.ndarray:

@@ -96,6 +96,10 @@ def test_fine_flow_follows_a_small_moving_object_that_medium_blurs():
     assert err["fine"] < 0.1 < err["medium"], err
     with pytest.raises(ValueError, match="expected flow_preset in"):
         dis_flow_pair(a, b, "best")
+    from exemplar_vc.errors import InputError
+
+    with pytest.raises(InputError, match=r"flow_preset in \['fast', 'fine', 'medium', 'ultrafast'\], got 'best'"):
+        PropagationNetConfig(flow_preset="best")
 
 
 @pytest.mark.parametrize("border", ["replicate", "zeros"])
