@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--widths", default="16,32,64", help="U-Net channels at 1/2, 1/4, 1/8 (PropagationNetConfig.widths); narrower --init weights are widened (exemplar_vc/training/widen.py)")
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
+    p.add_argument("--flow-preset", default="medium", choices=["ultrafast", "fast", "medium", "fine"], help="DIS flow of the flow candidate in training (PropagationNetConfig.flow_preset; v9 saw medium)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     widths = tuple(int(w) for w in args.widths.split(","))
-    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=widths))
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=widths, flow_preset=args.flow_preset))
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step = 0
     ckpt = Path(args.checkpoint)
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
             for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
-        stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing, backprop_steps=args.backprop_steps)
+        stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing, backprop_steps=args.backprop_steps, flow_preset=args.flow_preset)
         stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
         for k, v in stats.items():

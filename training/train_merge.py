@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--flow-preset", default="medium", choices=["ultrafast", "fast", "medium", "fine"], help="DIS flow of the flow candidate (PropagationNetConfig.flow_preset)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record), flush=True)
 
     log({"event": "start", "argv": sys.argv, "torch": torch.__version__})
-    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode))
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, flow_preset=args.flow_preset))
     net.load_state_dict(load_file(args.weights))  # an older 9-input merge head is widened there
     net.eval()
     encoder = LuminanceEncoder()
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             seg = sample_segment(clip, rng, encoder, length, args.crop, max_stride=1)
             if len(seg.indices) < 3:
                 continue
-            parts.append(collect_samples(net, seg, args.pixels, rng))
+            parts.append(collect_samples(net, seg, args.pixels, rng, args.flow_preset))
             if (k + 1) % 20 == 0:
                 log({"event": "collect", "segments": k + 1, "of": count})
         return MergeSamples.cat(parts)

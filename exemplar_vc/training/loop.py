@@ -241,11 +241,12 @@ def train_step(
     clip_norm: float = 1.0,
     forward_only: bool = False,
     backprop_steps: int = 1,
+    flow_preset: str = "medium",
 ) -> dict:
     """One optimisation step; returns the loss parts (floats)."""
     net.train()
     optimizer.zero_grad(set_to_none=True)
-    total, stats = segment_losses(net, segs, weights, forward_only=forward_only, backprop_steps=backprop_steps)
+    total, stats = segment_losses(net, segs, weights, flow_preset, forward_only=forward_only, backprop_steps=backprop_steps)
     total.backward()
     torch.nn.utils.clip_grad_norm_(net.parameters(), clip_norm)
     optimizer.step()

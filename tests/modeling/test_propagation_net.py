@@ -295,6 +295,30 @@ def test_a_few_training_steps_lower_the_loss(forward_only):
     assert after < 0.9 * before, (before, after)
 
 
+def test_training_computes_the_flow_candidate_with_the_preset_it_is_given(monkeypatch):
+    """The shipped network runs with the "fine" flow; training must be able to show it
+    the same flow rather than the preset its older weights saw."""
+    from conftest import moving_clip
+
+    import exemplar_vc.training.loop as loop
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    batch = [sample_segment(clip, np.random.default_rng(0), encoder, length=3, crop=64, max_stride=1)]
+    seen = []
+    real = loop.dis_flow_pair
+    monkeypatch.setattr(loop, "dis_flow_pair", lambda a, b, preset: seen.append(preset) or real(a, b, preset))
+    net = PropagationNet(PropagationNetConfig(padding_mode="zeros"))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-4)
+    loop.train_step(net, batch, optimizer, flow_preset="fine")
+    assert seen == ["fine", "fine"]  # two pairs in three frames
+    seen.clear()
+    loop.train_step(net, batch, optimizer)
+    assert seen == ["medium", "medium"]  # how v1-v9 were trained
+
+
 def test_trailing_segments_are_walked_forward_from_their_left_exemplar_only():
     """A trailing segment (no exemplar after it) is what the first-frame protocol is made
     of: its loss must not see a right exemplar, and must see the left one."""
