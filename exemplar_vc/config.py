@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .color.compose import COMPOSE_KEEPS
 from .errors import InputError
 from .keyframes import ShotConfig
 from .modeling.encoder import EncoderConfig
@@ -35,6 +36,11 @@ class PropagationConfig:
     pool_size: a segment that starts before its shot's first exemplar (no left anchor)
         matches the pool_size exemplars nearest to it in time, its own shot's first among
         them; a bound, so the keys held do not grow with the film's exemplars (issue 12).
+    keep: what the output takes from the input frame when chroma is put on it: "luma"
+        (the default: its BT.601 luma, so the output converted to gray is the input, and
+        a key frame's own colour comes back exactly) or "lightness" (its CIE L read as a
+        neutral gray, as before: saturated colours come out too dark and dull; held-out
+        clips, first-frame, benchmarks/README.md). ``color.compose_rgb``.
     fill_in: where the confidence of the propagated colour is low, blend in the chroma of
         the image colorizer (``modeling/colorizer.py``): propagated colour alone at
         confidence >= fill_in_high, the colorizer's alone below fill_in_low, linear between.
@@ -47,6 +53,7 @@ class PropagationConfig:
     upsample: str = "bilinear"
     upsample_radius: int = 8
     upsample_eps: float = 1e-3
+    keep: str = "luma"
     aligned_tolerance: float = 2.0
     max_buffer_frames: int = 64
     pool_size: int = 16
@@ -56,7 +63,7 @@ class PropagationConfig:
 
     def __post_init__(self) -> None:
         # Checked here, not where used: a bad value must fail before any work.
-        for name, value, allowed in (("fusion", self.fusion, FUSIONS), ("upsample", self.upsample, UPSAMPLERS)):
+        for name, value, allowed in (("fusion", self.fusion, FUSIONS), ("upsample", self.upsample, UPSAMPLERS), ("keep", self.keep, COMPOSE_KEEPS)):
             if value not in allowed:
                 raise InputError(f"expected propagation.{name} in {list(allowed)}, got {value!r}")
         if self.max_buffer_frames < 1:

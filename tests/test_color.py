@@ -77,24 +77,24 @@ def _scene_gray_and_ab(saturation):
 
 
 @pytest.mark.parametrize("saturation", [1.0, 3.0])  # its own chroma, and far out of gamut
-def test_compose_rgb_is_bit_identical_to_every_former_path(saturation):
+def test_compose_rgb_keeping_lightness_is_bit_identical_to_every_former_path(saturation):
     gray, ab = _scene_gray_and_ab(saturation)
     g = torch.from_numpy(gray).float().div(255.0)[None, None]
     abt = torch.from_numpy(ab).permute(2, 0, 1)[None]
     L = gray_to_lightness(g)
     # the propagation engine's render
     engine = (lab_to_rgb_keep_lightness(L, abt)[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
-    out = compose_rgb(gray, ab)
+    out = compose_rgb(gray, ab, keep="lightness")
     assert out.dtype == np.uint8 and out.shape == gray.shape + (3,)
     assert np.array_equal(out, engine)
-    assert np.array_equal(compose_rgb(g, abt), engine)
-    assert np.array_equal(compose_rgb(L, abt, is_lightness=True), engine)
+    assert np.array_equal(compose_rgb(g, abt, keep="lightness"), engine)
+    assert np.array_equal(compose_rgb(L, abt, is_lightness=True, keep="lightness"), engine)
     assert np.array_equal(out, _baselines_compose_before_issue_8(gray, ab))
 
 
 def test_compose_rgb_keeps_lightness_out_of_gamut():
     gray, ab = _scene_gray_and_ab(3.0)
-    out = compose_rgb(gray, ab)
+    out = compose_rgb(gray, ab, keep="lightness")
     L_out = rgb_to_lab(torch.from_numpy(out).permute(2, 0, 1).double()[None] / 255.0)[0, 0]
     L_in = gray_to_lightness(torch.from_numpy(gray).double() / 255.0)
     assert (L_out - L_in).abs().max() < 1.0  # only 8-bit rounding of RGB moves L
@@ -112,3 +112,58 @@ def test_compose_rgb_keeps_lightness_out_of_gamut():
 def test_compose_rgb_bad_input_is_explained(args, message):
     with pytest.raises(ValueError, match=message):
         compose_rgb(*args)
+
+
+def test_compose_rgb_bad_keep_is_explained():
+    with pytest.raises(ValueError, match="keep in"):
+        compose_rgb(np.zeros((4, 4), np.uint8), np.zeros((4, 4, 2), np.float32), keep="hue")
+    with pytest.raises(ValueError, match="keep='lightness'"):
+        compose_rgb(torch.zeros(1, 1, 4, 4), torch.zeros(1, 2, 4, 4), is_lightness=True)
+
+
+# -- keeping luma --------------------------------------------------------------------
+def _psnr(a, b):
+    return 10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b) ** 2))
+
+
+def test_a_colour_s_own_chroma_on_its_own_gray_gives_the_colour_back():
+    """The gray of a saturated colour is its luma, far from its lightness (pure blue: gray
+    29, whose neutral has L 11; blue's L is 32). Keeping luma gives the colour back;
+    keeping lightness gives it too dark and dull."""
+    from exemplar_vc.pixels import rgb_to_gray
+
+    swatches = np.array([[[0, 0, 255], [255, 0, 0], [0, 160, 0], [240, 200, 20], [30, 40, 120], [128, 128, 128]]], np.uint8)
+    gray, ab = rgb_to_gray(swatches), rgb_to_lab(torch.from_numpy(swatches).permute(2, 0, 1).float()[None] / 255.0)[0, 1:].permute(1, 2, 0).numpy()
+    by_luma, by_lightness = compose_rgb(gray, ab), compose_rgb(gray, ab, keep="lightness")
+    # Within the gray's own 8-bit rounding (one gray level is ~9 levels of pure blue).
+    assert np.abs(by_luma.astype(int) - swatches).max() <= 4, by_luma
+    assert np.abs(by_lightness.astype(int) - swatches).max() > 60, by_lightness
+    from conftest import textured_scene
+
+    gray_scene, ab_scene = _scene_gray_and_ab(1.0)
+    truth = textured_scene(64, 96, seed=3)
+    assert _psnr(compose_rgb(gray_scene, ab_scene), truth) > 45
+    assert _psnr(compose_rgb(gray_scene, ab_scene), truth) > _psnr(compose_rgb(gray_scene, ab_scene, keep="lightness"), truth) + 3
+
+
+@pytest.mark.parametrize("saturation", [0.0, 1.0, 3.0])  # gray, its own chroma, far out of gamut
+def test_keeping_luma_gives_the_input_gray_back(saturation):
+    from exemplar_vc.pixels import rgb_to_gray
+
+    gray, ab = _scene_gray_and_ab(saturation)
+    out = compose_rgb(gray, ab)
+    assert np.array_equal(rgb_to_gray(out), gray)
+    if saturation == 0.0:
+        assert np.array_equal(out, np.repeat(gray[..., None], 3, axis=2))
+
+
+def test_keeping_luma_on_float_gray_follows_it_between_8_bit_levels():
+    from exemplar_vc.color import lab_to_rgb_keep_luma
+    from exemplar_vc.color.luma import luma
+
+    gray, ab = _scene_gray_and_ab(2.0)
+    g = torch.from_numpy(gray).double()[None, None] / 255.0 + torch.rand(1, 1, *gray.shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64) / 255.0
+    g = g.clamp(0, 1)
+    rgb = lab_to_rgb_keep_luma(g, torch.from_numpy(ab).permute(2, 0, 1)[None].double())
+    assert rgb.min() >= 0 and rgb.max() <= 1
+    assert (luma(rgb) - g).abs().max() < 1e-6

@@ -1,4 +1,4 @@
-"""The last step of every colorization: a frame's own lightness plus predicted chroma, as
+"""The last step of every colorization: a frame's own gray plus predicted chroma, as
 8-bit sRGB. The pipeline, the image colorizer and the evaluation baselines all call
 ``compose_rgb``, so they round and handle the gamut the same way.
 """
@@ -10,8 +10,11 @@ import torch
 
 from .gamut import lab_to_rgb_keep_lightness
 from .lab import gray_to_lightness
+from .luma import lab_to_rgb_keep_luma
 
-__all__ = ["compose_rgb"]
+__all__ = ["COMPOSE_KEEPS", "compose_rgb"]
+
+COMPOSE_KEEPS = ("luma", "lightness")
 
 
 def _check(x: torch.Tensor, channels: int, name: str) -> None:
@@ -19,19 +22,24 @@ def _check(x: torch.Tensor, channels: int, name: str) -> None:
         raise ValueError(f"expected {name} as a float tensor of shape (1, {channels}, H, W), got {tuple(x.shape)} {x.dtype}")
 
 
-def compose_rgb(gray_or_L: torch.Tensor | np.ndarray, ab: torch.Tensor | np.ndarray, *, is_lightness: bool = False) -> np.ndarray:
-    """Lightness plus chroma -> (H, W, 3) uint8 sRGB whose CIE L is the input's.
+def compose_rgb(gray_or_L: torch.Tensor | np.ndarray, ab: torch.Tensor | np.ndarray, *, is_lightness: bool = False, keep: str = "luma") -> np.ndarray:
+    """Gray plus chroma -> (H, W, 3) uint8 sRGB that keeps the gray's luma (or lightness).
 
-    Where L + ab lies outside the sRGB gamut, the chroma is shrunk towards gray per pixel
-    (``lab_to_rgb_keep_lightness``); L is never changed. Then RGB in [0, 1] is scaled by
-    255 and rounded half to even.
+    keep="luma" (the default): the colour's BT.601 luma is the gray's, so the result
+    converted to gray is the input again, and a colour's own a, b on its own gray give
+    the colour back (``lab_to_rgb_keep_luma``). keep="lightness": the colour's CIE L is
+    the gray's read as a neutral, the chroma shrunk towards gray where L + ab leaves the
+    gamut (``lab_to_rgb_keep_lightness``; how every output was made before luma was
+    kept: saturated colours came out too dark and dull, benchmarks/README.md). Then RGB
+    in [0, 1] is scaled by 255 and rounded half to even.
 
     Args:
         gray_or_L: torch (1, 1, H, W) float: gray in [0, 1] (read as sRGB gray, R = G = B),
             or CIE L in [0, 100] when ``is_lightness``; or numpy (H, W) uint8 gray.
         ab: torch (1, 2, H, W) float CIE a, b on the same device (with a torch
             ``gray_or_L``); numpy (H, W, 2) float CIE a, b (with a numpy gray).
-        is_lightness: ``gray_or_L`` is already CIE L (torch only).
+        is_lightness: ``gray_or_L`` is already CIE L (torch only; needs keep="lightness").
+        keep: "luma" or "lightness", as above.
 
     Returns:
         (H, W, 3) uint8 sRGB numpy array (on the CPU).
@@ -40,6 +48,10 @@ def compose_rgb(gray_or_L: torch.Tensor | np.ndarray, ab: torch.Tensor | np.ndar
     >>> compose_rgb(gray, np.zeros((2, 3, 2), np.float32))[0, 0].tolist()  # gray stays gray
     [128, 128, 128]
     """
+    if keep not in COMPOSE_KEEPS:
+        raise ValueError(f"expected keep in {COMPOSE_KEEPS}, got {keep!r}")
+    if is_lightness and keep != "lightness":
+        raise ValueError("expected keep='lightness' with is_lightness=True: the luma of a lightness alone is unknown")
     if isinstance(gray_or_L, np.ndarray):
         if is_lightness:
             raise ValueError("expected is_lightness=False with a numpy (H, W) uint8 gray; pass CIE L as a (1, 1, H, W) tensor")
@@ -54,6 +66,8 @@ def compose_rgb(gray_or_L: torch.Tensor | np.ndarray, ab: torch.Tensor | np.ndar
     _check(ab, 2, "ab")
     if gray_or_L.shape[-2:] != ab.shape[-2:]:
         raise ValueError(f"expected ab of size {tuple(gray_or_L.shape[-2:])} like the lightness, got {tuple(ab.shape[-2:])}")
-    L = gray_or_L if is_lightness else gray_to_lightness(gray_or_L)
-    rgb = lab_to_rgb_keep_lightness(L, ab)
+    if keep == "luma":
+        rgb = lab_to_rgb_keep_luma(gray_or_L, ab)
+    else:
+        rgb = lab_to_rgb_keep_lightness(gray_or_L if is_lightness else gray_to_lightness(gray_or_L), ab)
     return (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
