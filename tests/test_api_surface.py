@@ -9,7 +9,7 @@ import pytest
 PUBLIC = {
     "exemplar_vc": ["VideoColorizer", "ColorizationResult", "ColorizedFrame", "Stage1Plan", "colorize", "Exemplar", "ExemplarSource", "KeyFrame", "VideoPlan", "UserReferences", "InputError", "ExemplarVCError", "__version__"],
     "exemplar_vc.io": ["open_video", "open_writer", "FrameSource", "FrameWriter", "load_color_image", "to_gray", "expand_image_paths"],
-    "exemplar_vc.color": ["rgb_to_lab", "lab_to_rgb", "lab_to_rgb_keep_lightness", "gray_to_lightness", "compose_rgb"],
+    "exemplar_vc.color": ["rgb_to_lab", "lab_to_rgb", "lab_to_rgb_keep_lightness", "lab_to_rgb_keep_luma", "gray_to_lightness", "compose_rgb"],
     "exemplar_vc.ops": ["correspondence", "local_attention"],
     "exemplar_vc.modeling": ["LuminanceEncoder", "EncoderConfig"],
     "exemplar_vc.exemplars": ["Exemplar", "ExemplarSource", "KeyFrame", "UserReferences", "ReferenceBank", "Retriever", "ChainedSources", "ColorizerSource"],
