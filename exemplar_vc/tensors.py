@@ -162,7 +162,8 @@ def colorize_tensor(
 
     Returns:
         (T, 3, H, W) sRGB in [0, 1] on ``gray``'s device, of ``gray``'s dtype when it is a
-        float dtype, else float32; its CIE L is the input's lightness (not rounded to 8 bits).
+        float dtype, else float32; its BT.601 luma is the input's gray (not rounded to 8 bits; with
+        ``propagation.keep="lightness"`` its CIE L is the gray's lightness).
     """
     from .pipeline import _progress
 

@@ -224,22 +224,22 @@ def deep_folder(tmp_path_factory, clip_rgb):
     return folder, gray
 
 
-def _lightness_error(rgb16: np.ndarray, gray16: np.ndarray) -> np.ndarray:
-    from exemplar_vc.color import gray_to_lightness, rgb_to_lab
-
-    rgb = torch.from_numpy(rgb16.astype(np.float32) / 65535).permute(0, 3, 1, 2)
-    g = torch.from_numpy(gray16.astype(np.float32) / 65535)[:, None]
-    return (rgb_to_lab(rgb)[:, :1] - gray_to_lightness(g)).abs().numpy()
+def _luma_error(rgb16: np.ndarray, gray16: np.ndarray) -> np.ndarray:
+    """|BT.601 luma of the output - the input gray| in 16-bit levels."""
+    luma = rgb16.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return np.abs(luma - gray16)
 
 
-def test_16_bit_input_to_ffv1_master_keeps_lightness(tmp_path, colorizer, deep_folder, clip_rgb):
+def test_16_bit_input_to_ffv1_master_keeps_luma(tmp_path, colorizer, deep_folder, clip_rgb):
     folder, gray = deep_folder
     out = colorizer.colorize_to(folder, tmp_path / "master.mkv", exemplars={0: clip_rgb[2]}, codec="ffv1")
     source = open_video(out.output)
     assert source.bit_depth == 16 and source.num_frames in (None, len(gray))
     rgb = np.stack(list(source._frames(gray=False, precise=True)))
-    err = _lightness_error(rgb, gray)
-    assert err.max() < 0.05  # 8-bit rounding alone gives up to 0.2
+    err = _luma_error(rgb, gray)
+    # 16-bit levels: the in-memory result is within 2 (test below); the codec's 16-bit
+    # round trip adds a few; 8-bit rounding anywhere would give up to 128.
+    assert err.max() < 8
     _, _, tags, _, _ = read_stream(out.output)
     assert tags == (1, 1, 1, 1)
 
@@ -248,7 +248,7 @@ def test_in_memory_result_of_a_deep_input_is_16_bit_and_saves(tmp_path, colorize
     folder, gray = deep_folder
     result = colorizer(folder, exemplars={0: clip_rgb[2]})
     assert result.frames.dtype == np.uint16 and result.frames.shape == gray.shape + (3,)
-    assert _lightness_error(result.frames, gray).max() < 0.05
+    assert _luma_error(result.frames, gray).max() < 2
     saved = result.save(tmp_path / "tiffs", codec="tiff16")
     assert sorted(p.name for p in saved.iterdir()) == [f"{i:04d}.tif" for i in range(len(gray))]
 

@@ -1,7 +1,7 @@
 """Two reference baselines, computed in the same run as the pipeline, from the same gray
-input and the same exemplars. Both keep the input's own lightness (gray read as sRGB
-gray -> CIE L) and only supply chroma, composed into RGB by the pipeline's own
-``color.compose_rgb``, so fidelity differences are differences in colour.
+input and the same exemplars. Both only supply chroma, composed with the input gray by
+the pipeline's own ``color.compose_rgb`` (the gray's luma kept), so fidelity differences
+are differences in colour.
 
 - ``global_transfer``: per-channel Lab mean and standard deviation transfer from the
   temporally nearest exemplar (Reinhard et al., "Color transfer between images", IEEE

@@ -193,8 +193,8 @@ class ImageColorizer(nn.Module):
 
     @torch.no_grad()
     def colorize(self, gray: np.ndarray, working_size: int = DEFAULT_WORKING_SIZE) -> tuple[np.ndarray, float]:
-        """(H, W) uint8 gray -> ((H, W, 3) uint8 sRGB, mean confidence). The input's own
-        lightness is kept; chroma is predicted at ``working_size`` and upsampled bilinearly."""
+        """(H, W) uint8 gray -> ((H, W, 3) uint8 sRGB, mean confidence). The input's luma
+        is kept (``color.compose_rgb``); chroma is predicted at ``working_size`` and upsampled bilinearly."""
         from ..color.compose import compose_rgb
         from ..resize import gray_tensor, resize_short_side, resize_to
 
