@@ -39,6 +39,7 @@ def test_from_pretrained_takes_nested_overrides():
         ({"propagation": {"fill_in_low": 2}}, "fill_in_low < propagation.fill_in_high"),
         ({"encoder": {"blocks": [99]}}, "block numbers 0-15 of efficientnet-lite0, got \\[99\\]"),
         ({"encoder": {"blocks": []}}, "block numbers"),
+        ({"propagation": {"keep": "hue"}}, r"propagation.keep in \['luma', 'lightness'\], got 'hue'"),
     ],
 )
 def test_bad_overrides_are_explained(overrides, message):
@@ -59,6 +60,7 @@ def test_unknown_variant_is_explained():
         ("working_size=320", {"working_size": 320}),
         ("propagation.fill_in_low=0.25", {"propagation": {"fill_in_low": 0.25}}),
         ("propagation.upsample=guided", {"propagation": {"upsample": "guided"}}),
+        ("propagation.keep=lightness", {"propagation": {"keep": "lightness"}}),
         ("encoder.blocks=2,4,10", {"encoder": {"blocks": (2, 4, 10)}}),
     ],
 )
