@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--init", default=None, help="weights to start from when there is no checkpoint (default: --out if it exists)")
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
+    p.add_argument("--composed-weight", type=float, default=0.0, help="weight of the loss on the RGB composed on the kept luma (exemplar_vc/training/loop.py)")
     p.add_argument("--padding-mode", default="zeros", choices=["zeros", "replicate"], help="the U-Net's padding at the frame's edge (PropagationNetConfig.padding_mode)")
     p.add_argument("--widths", default="16,32,64", help="U-Net channels at 1/2, 1/4, 1/8 (PropagationNetConfig.widths); narrower --init weights are widened (exemplar_vc/training/widen.py)")
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     weights = np.array([2.0 if c.name.startswith("real_") else 1.0 for c in clips])
     weights /= weights.sum()
     deadline = started + args.minutes * 60
-    loss_weights = LossWeights(chroma=args.chroma_weight)
+    loss_weights = LossWeights(chroma=args.chroma_weight, composed=args.composed_weight)
     running: dict[str, float] = {}
 
     def save() -> None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..color.luma import lab_to_rgb_keep_luma
 from ..modeling.fusion import DirectionState, ExemplarKeys, FusionFrame
 from ..modeling.propagation_net import HAS_PREVIOUS, PropagationNet, compose_output, direction_cues, dis_flow_pair, flow_validity
 from ..ops import warp
@@ -50,6 +51,16 @@ class LossWeights:
     temporal: float = 0.2
     confidence: float = 0.5
     chroma: float = 0.0
+    composed: float = 0.0
+
+
+def _composed_error(ab: torch.Tensor, truth: torch.Tensor, luma: torch.Tensor) -> torch.Tensor:
+    """Mean |RGB of ``ab`` on the gray - RGB of the truth's ab on it|, composed as the
+    output is (``lab_to_rgb_keep_luma``: out-of-gamut chroma shrinks there), in 8-bit
+    levels / 10, the scale of the ab terms. The ab loss alone never sees that step."""
+    with torch.no_grad():
+        target = lab_to_rgb_keep_luma(luma, truth)
+    return (lab_to_rgb_keep_luma(luma, ab) - target).abs().mean() * 25.5
 
 
 def _chroma_shortfall(ab: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -142,9 +153,10 @@ def segment_losses(
     T = len(segs[0].indices)
     flows = _flows(segs, flow_preset)
     gt = torch.stack([s.ab for s in segs], dim=1)  # (T, B, 2, h, w)
+    luma = torch.stack([s.luma for s in segs], dim=1)  # (T, B, 1, h, w)
     fwd = _direction(net, segs, list(range(T)), 0, flows, backprop_steps)
     if forward_only:
-        return _trailing_losses(fwd, gt, flows, weights)
+        return _trailing_losses(fwd, gt, flows, weights, luma)
     bwd = _direction(net, segs, list(range(T - 1, -1, -1)), 1, flows, backprop_steps)[::-1]
 
     def l1(ab, t):
@@ -176,6 +188,10 @@ def segment_losses(
             ls = _chroma_shortfall(ab, gt[t])
             total = total + weights.chroma * ls / len(inner)
             stats["chroma"] = stats.get("chroma", 0.0) + ls.item() / len(inner)
+        if weights.composed:
+            lr = _composed_error(ab, gt[t], luma[t])
+            total = total + weights.composed * lr / len(inner)
+            stats["composed"] = stats.get("composed", 0.0) + lr.item() / len(inner)
     lt = _temporal(merged, flows, inner)
     total = total + weights.temporal * lt
     stats["temporal"] = lt.item()
@@ -208,7 +224,7 @@ def _flow_1step(gt: torch.Tensor, flows: list[dict]) -> float:
     return err
 
 
-def _trailing_losses(fwd: list[DirectionState], gt: torch.Tensor, flows: list[dict], weights: LossWeights) -> tuple[torch.Tensor, dict]:
+def _trailing_losses(fwd: list[DirectionState], gt: torch.Tensor, flows: list[dict], weights: LossWeights, luma: torch.Tensor) -> tuple[torch.Tensor, dict]:
     """Losses of a trailing segment: the forward output is what is shown."""
     T = gt.shape[0]
     later = range(1, T)  # frame 0 is the exemplar's own colour when it is aligned
@@ -225,6 +241,10 @@ def _trailing_losses(fwd: list[DirectionState], gt: torch.Tensor, flows: list[di
             ls = _chroma_shortfall(fwd[t].ab, gt[t])
             total = total + weights.chroma * ls / len(later)
             stats["chroma"] = stats.get("chroma", 0.0) + ls.item() / len(later)
+        if weights.composed:
+            lr = _composed_error(fwd[t].ab, gt[t], luma[t])
+            total = total + weights.composed * lr / len(later)
+            stats["composed"] = stats.get("composed", 0.0) + lr.item() / len(later)
     stats["late"] = (fwd[-1].ab - gt[-1]).abs().mean().item() / 10.0  # the drift at the end
     lt = _temporal({t: fwd[t].ab for t in range(T)}, flows, later)
     total = total + weights.temporal * lt

@@ -319,6 +319,19 @@ def test_training_computes_the_flow_candidate_with_the_preset_it_is_given(monkey
     assert seen == ["medium", "medium"]  # how v1-v9 were trained
 
 
+def test_the_composed_loss_sees_the_gamut_step_and_is_zero_at_the_truth():
+    from exemplar_vc.training.loop import _composed_error
+
+    torch.manual_seed(0)
+    luma = torch.rand(2, 1, 8, 8) * 0.3  # dim: saturated chroma leaves the gamut there
+    truth = torch.randn(2, 2, 8, 8) * 20
+    assert _composed_error(truth, truth, luma).item() == 0.0
+    ab = (truth * 1.5).requires_grad_()
+    loss = _composed_error(ab, truth, luma)
+    loss.backward()
+    assert loss.item() > 0 and torch.isfinite(ab.grad).all() and ab.grad.abs().sum() > 0
+
+
 def test_trailing_segments_are_walked_forward_from_their_left_exemplar_only():
     """A trailing segment (no exemplar after it) is what the first-frame protocol is made
     of: its loss must not see a right exemplar, and must see the left one."""
