@@ -18,27 +18,22 @@ from pathlib import Path
 import numpy as np
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return 10 * np.log10(255.0**2 / max(mse, 1e-10))
-
-
 def ceiling(rgb: np.ndarray, keep: str) -> tuple[float, float]:
     """Mean PSNR over frames of (T, H, W, 3) uint8 ``rgb`` rebuilt from its gray and its own
     a, b, and the seconds per frame the composition took."""
     import torch
 
     from exemplar_vc.color import compose_rgb, rgb_to_lab
+    from exemplar_vc.metrics import psnr
     from exemplar_vc.pixels import rgb_to_gray
 
-    scores, seconds = [], 0.0
+    out, seconds = [], 0.0
     for frame in rgb:
         ab = rgb_to_lab(torch.from_numpy(frame).permute(2, 0, 1).float()[None] / 255.0)[0, 1:].permute(1, 2, 0).numpy()
         start = time.perf_counter()
-        out = compose_rgb(rgb_to_gray(frame), ab, keep=keep)
+        out.append(compose_rgb(rgb_to_gray(frame), ab, keep=keep))
         seconds += time.perf_counter() - start
-        scores.append(_psnr(out, frame))
-    return float(np.mean(scores)), seconds / len(rgb)
+    return psnr(np.stack(out), rgb), seconds / len(rgb)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,7 +226,9 @@ def deep_folder(tmp_path_factory, clip_rgb):
 
 def _luma_error(rgb16: np.ndarray, gray16: np.ndarray) -> np.ndarray:
     """|BT.601 luma of the output - the input gray| in 16-bit levels."""
-    luma = rgb16.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    from exemplar_vc.color.luma import LUMA_WEIGHTS
+
+    luma = rgb16.astype(np.float64) @ np.array(LUMA_WEIGHTS)
     return np.abs(luma - gray16)
 
 

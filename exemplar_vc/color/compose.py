@@ -12,9 +12,17 @@ from .gamut import lab_to_rgb_keep_lightness
 from .lab import gray_to_lightness
 from .luma import lab_to_rgb_keep_luma
 
-__all__ = ["COMPOSE_KEEPS", "compose_rgb"]
+__all__ = ["COMPOSE_KEEPS", "compose_rgb", "compose_float"]
 
 COMPOSE_KEEPS = ("luma", "lightness")
+
+
+def compose_float(gray: torch.Tensor, ab: torch.Tensor, keep: str = "luma") -> torch.Tensor:
+    """Gray (B, 1, H, W) in [0, 1] plus CIE a, b (B, 2, H, W) -> (B, 3, H, W) float sRGB in
+    [0, 1], unrounded, keeping the gray's luma or lightness (``compose_rgb``)."""
+    if keep == "luma":
+        return lab_to_rgb_keep_luma(gray, ab)
+    return lab_to_rgb_keep_lightness(gray_to_lightness(gray), ab)
 
 
 def _check(x: torch.Tensor, channels: int, name: str) -> None:
@@ -66,8 +74,5 @@ def compose_rgb(gray_or_L: torch.Tensor | np.ndarray, ab: torch.Tensor | np.ndar
     _check(ab, 2, "ab")
     if gray_or_L.shape[-2:] != ab.shape[-2:]:
         raise ValueError(f"expected ab of size {tuple(gray_or_L.shape[-2:])} like the lightness, got {tuple(ab.shape[-2:])}")
-    if keep == "luma":
-        rgb = lab_to_rgb_keep_luma(gray_or_L, ab)
-    else:
-        rgb = lab_to_rgb_keep_lightness(gray_or_L if is_lightness else gray_to_lightness(gray_or_L), ab)
+    rgb = lab_to_rgb_keep_lightness(gray_or_L, ab) if is_lightness else compose_float(gray_or_L, ab, keep)
     return (rgb[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()

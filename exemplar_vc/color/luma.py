@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .lab import _KAPPA, _WHITE, _XYZ_TO_RGB, gray_to_lightness
+from .lab import _KAPPA, _WHITE, _XYZ_TO_RGB, gray_to_lightness, lab_to_rgb
 
 __all__ = ["LUMA_WEIGHTS", "lab_to_rgb_keep_luma", "luma"]
 
@@ -52,10 +52,10 @@ def _rgb_and_slope(L: torch.Tensor, ab: torch.Tensor) -> tuple[torch.Tensor, tor
     return rgb, slope * dlin
 
 
-def _newton_step(L: torch.Tensor, ab: torch.Tensor, gray: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _newton_step(L: torch.Tensor, ab: torch.Tensor, gray: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     rgb, d_rgb = _rgb_and_slope(L, ab)
-    miss = (rgb * w).sum(1, keepdim=True) - gray
-    slope = (d_rgb * w).sum(1, keepdim=True).clamp(min=1e-4)
+    miss = luma(rgb) - gray
+    slope = luma(d_rgb).clamp(min=1e-4)  # luma is linear: the slope of the luma
     return (L - miss / slope).clamp(0, 100), miss
 
 
@@ -76,9 +76,8 @@ def lab_to_rgb_keep_luma(gray: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     """
     gray = gray.clamp(0, 1)
     L = gray_to_lightness(gray)
-    w = torch.tensor(LUMA_WEIGHTS, dtype=gray.dtype, device=gray.device).view(1, 3, 1, 1)
     for _ in range(_FULL_STEPS):
-        L, miss = _newton_step(L, ab, gray, w)
+        L, miss = _newton_step(L, ab, gray)
     # Saturated colours far from their neutral's lightness take a few more steps: only
     # those pixels, as a batch of 1x1 images.
     todo = miss.abs() > _TOLERANCE
@@ -87,15 +86,14 @@ def lab_to_rgb_keep_luma(gray: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         Ls, gs = L.flatten()[flat].view(1, 1, -1, 1), gray.flatten()[flat].view(1, 1, -1, 1)
         abs_ = ab.permute(1, 0, 2, 3).reshape(2, -1)[:, flat].view(1, 2, -1, 1)
         for _ in range(_MAX_STEPS - _FULL_STEPS):
-            Ls, _miss = _newton_step(Ls, abs_, gs, w)
+            Ls, _miss = _newton_step(Ls, abs_, gs)
         L = L.flatten().clone()
         L[flat] = Ls.flatten()
         L = L.view_as(gray)
-    rgb, _ = _rgb_and_slope(L, ab)
-    rgb = rgb + (gray - (rgb * w).sum(1, keepdim=True))  # the last small miss, as a gray shift
+    rgb = lab_to_rgb(torch.cat([L, ab], dim=1), clip=False)  # the same curve, without the slope
+    rgb = rgb + (gray - luma(rgb))  # the last small miss, as a gray shift
     # Largest k in [0, 1] with gray + k (rgb - gray) inside [0, 1] on every channel.
     over = torch.where(rgb > 1, (1 - gray) / (rgb - gray).clamp(min=1e-12), torch.ones_like(rgb))
     under = torch.where(rgb < 0, gray / (gray - rgb).clamp(min=1e-12), torch.ones_like(rgb))
     k = torch.minimum(over, under).amin(dim=1, keepdim=True).clamp(0, 1)
     return (gray + k * (rgb - gray)).clamp(0, 1)
-

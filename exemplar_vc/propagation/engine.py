@@ -27,8 +27,7 @@ import numpy as np
 import torch
 
 from ..color import compose_rgb
-from ..color.gamut import lab_to_rgb_keep_lightness
-from ..color.luma import lab_to_rgb_keep_luma
+from ..color.compose import compose_float
 from ..config import ColorizerConfig
 from ..errors import InputError
 from ..modeling.colorizer import gated_fill
@@ -297,7 +296,7 @@ class PropagationEngine:
                 ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
             ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
         if self.rgb_tensor:  # the float RGB compose_rgb would round, kept on the device
-            rgb = lab_to_rgb_keep_luma(frame.gray, ab_full) if self.cfg.keep == "luma" else lab_to_rgb_keep_lightness(L, ab_full)
+            rgb = compose_float(frame.gray, ab_full, self.cfg.keep)
             return ColorizedFrame(frame.index, None, ab[0], conf[0, 0], rgb_tensor=rgb[0])
         rgb8 = compose_rgb(frame.gray, ab_full, keep=self.cfg.keep)
         return ColorizedFrame(frame.index, rgb8, ab[0].float().cpu().numpy(), conf[0, 0].float().cpu().numpy())

@@ -7,8 +7,8 @@ import torch
 
 from exemplar_vc.color.lab import rgb_to_lab
 from exemplar_vc.errors import InputError
-from exemplar_vc.pixels import rgb_to_gray
 from exemplar_vc.modeling.colorizer import ImageColorizer, ab_bins, annealed_mean
+from exemplar_vc.pixels import rgb_to_gray
 
 
 def _striped(kind: int, seed: int) -> np.ndarray:
