@@ -122,6 +122,31 @@ def test_flow_candidate_where_new_ground_enters(border):
     torch.testing.assert_close(flow_a[:, :4], expected)
 
 
+def test_matches_get_the_flow_candidates_fine_detail_where_the_flow_holds():
+    """With ``match_detail`` the global and local candidates carry the flow candidate's
+    chroma finer than the 1/8 grid (its cell means subtracted), where the flow is valid;
+    the cues are unchanged. Without it the candidates are the plain matches."""
+    frame, prev_frame = _frame(0, 1), _frame(1, 0)
+    ab = torch.zeros(1, 2, H, W)
+    ab[:, 1] = 30.0 * (torch.arange(W) % 2 * 2 - 1).float()  # a stripe pattern finer than the grid
+    previous = DirectionState(ab, torch.ones(1, 1, H, W), prev_frame.feats, prev_frame.luma, index=0)
+    to_prev = torch.zeros(1, 2, H, W)
+    to_prev[:, 0] = -4.0  # the left 4 columns are new ground: no valid flow there
+    flows = (to_prev, -to_prev)
+    cues, plain = direction_cues(PropagationNetConfig(match_detail=False), frame, previous, _keys(frame), flows)
+    cues_d, detailed = direction_cues(PropagationNetConfig(match_detail=True), frame, previous, _keys(frame), flows)
+    torch.testing.assert_close(cues_d, cues)
+    torch.testing.assert_close(detailed[:, 0], plain[:, 0])  # the flow candidate itself
+    flow_b = plain[0, 0, 1]
+    cell_mean = F.interpolate(F.adaptive_avg_pool2d(plain[:, 0], (H // 8, W // 8)), size=(H, W), mode="bilinear", align_corners=False)[0, 1]
+    for k in (1, 2):  # global, local
+        added = detailed[0, k, 1] - plain[0, k, 1]
+        torch.testing.assert_close(added[:, 4:], (flow_b - cell_mean)[:, 4:])
+        assert added[:, :4].eq(0).all()
+        assert float(added[:, 8:-8].abs().mean()) > 20  # the stripes are there
+        torch.testing.assert_close(detailed[0, k, 0], plain[0, k, 0])  # a* has no detail
+
+
 def test_agreement_cues_of_the_global_match():
     """Channels 14 and 16: how far the matched gray is from the frame's, and how spread
     the colours the match averaged are (0 for one clear match)."""
