@@ -195,3 +195,28 @@ def test_colorizer_fill_in_is_gated_by_confidence(colorizer, clip_rgb, clip_gray
     # (the working resolution for the network) before the gate.
     prior_ab = torch.nn.functional.interpolate(prior_ab, size=frames[3].ab.shape[-2:], mode="bilinear", align_corners=False)
     assert np.allclose(frames[3].ab, prior_ab[0].detach().numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("exemplars", [{0: 0}, {0: 0, 5: 5}], ids=["forward", "both-directions"])
+def test_key_frames_fine_chroma_reaches_its_neighbours(clip_rgb, exemplars):
+    """Chroma finer than the working resolution (here half the frame's) is known exactly
+    only at a key frame with its own colour version; the network carries it on along the
+    flow (``carry_detail``, the default), so on a still shot the next frames keep it
+    instead of stepping down to the working resolution's colour."""
+    from exemplar_vc.color import lab_to_rgb
+    from exemplar_vc.pixels import rgb_to_gray
+
+    L = lab(clip_rgb[:1])[:, :1]
+    stripes = 30.0 * torch.sign(torch.sin(torch.arange(L.shape[-1], dtype=torch.float64) * np.pi / 3))  # 3 px wide
+    ab = torch.stack([stripes.expand_as(L[0, 0]), torch.full_like(L[0, 0], 10.0)])[None]
+    frame = np.round(lab_to_rgb(torch.cat([L, ab], dim=1))[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    still, gray = np.repeat(frame[None], 6, axis=0), np.repeat(rgb_to_gray(frame)[None], 6, axis=0)
+    colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=48)
+    errors = {}
+    for carry in (True, False):
+        network = dataclasses.replace(colorizer.config.propagation.network, carry_detail=carry)
+        out = _with_propagation(colorizer, network=network)(gray, {k: frame for k in exemplars}).frames
+        errors[carry] = ab_error(out, still)
+    assert errors[True][0] == errors[False][0] < 0.5  # the key frame: its own chroma either way
+    assert errors[False][1:5].min() > 8.0, errors  # the stripes blur at the working resolution
+    assert errors[True].max() < 0.5, errors  # measured: 0.01 on every frame

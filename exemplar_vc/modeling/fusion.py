@@ -65,7 +65,9 @@ class DirectionState:
     exactly (a key frame's own colour version), else None. index: the frame's index.
     carry: the chroma handed on to the next frame of this direction when it is not
     ``ab`` (the network shows its per-frame correction but does not propagate it), else
-    None.
+    None. detail: (1, 2, H, W) float16 chroma at the output resolution finer than ``ab``'s
+    grid, carried from a key frame's exact exemplar (``Fusion.carries_detail``), added when
+    the frame is rendered; else None.
     """
 
     ab: torch.Tensor
@@ -75,6 +77,7 @@ class DirectionState:
     ab_full: torch.Tensor | None = None
     index: int | None = None
     carry: torch.Tensor | None = None
+    detail: torch.Tensor | None = None
 
     @property
     def carried_ab(self) -> torch.Tensor:
@@ -83,7 +86,7 @@ class DirectionState:
 
     def detached(self) -> "DirectionState":
         """The colour only (what a segment buffer keeps while the backward pass waits)."""
-        return DirectionState(self.ab, self.conf)
+        return DirectionState(self.ab, self.conf, detail=self.detail)
 
 
 def global_match(feats: torch.Tensor, keys: ExemplarKeys, temperature: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,9 +101,12 @@ class Fusion(nn.Module):
 
     ``exact_exemplars``: when True, a key frame whose exemplar is its own colour version is
     rendered from the exemplar's chroma at full resolution (``DirectionState.ab_full``).
+    ``carries_detail``: when True, such a key frame's chroma finer than the module's grid
+    (``DirectionState.detail``) is handed to ``step`` with its state, which carries it on.
     """
 
     exact_exemplars: bool = False
+    carries_detail: bool = False
 
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:  # pragma: no cover - interface
         raise NotImplementedError

@@ -45,7 +45,7 @@ from ..errors import InputError
 from ..ops import correspondence, local_attention, warp, warp_replicate
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame
 
-__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "carry_detail", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v9.safetensors"
 
@@ -104,6 +104,11 @@ class PropagationNetConfig:
         network gave them ~25 % and fell 3.8 dB behind plain flow. With the same
         weights (trained without it) it gains there and costs nothing elsewhere
         (benchmarks/README.md).
+    carry_detail: a key frame rendered from its exemplar's own chroma at full resolution
+        hands the part of it finer than the working resolution (``DirectionState.detail``)
+        on along the flow, kept where the flow is valid, so its neighbours keep the detail
+        instead of stepping down to the working resolution's (as plain flow at full
+        resolution keeps it).
     """
 
     weights: str | None = None
@@ -118,6 +123,7 @@ class PropagationNetConfig:
     padding_mode: str = "replicate"
     flow_border: str = "replicate"
     match_detail: bool = True
+    carry_detail: bool = True
 
     def __post_init__(self) -> None:
         if self.flow_preset not in _PRESETS:
@@ -162,6 +168,18 @@ def flow_validity(flow_ab: torch.Tensor, flow_ba: torch.Tensor) -> torch.Tensor:
     err = ((flow_ab + back) ** 2).sum(1, keepdim=True)
     bound = 0.01 * ((flow_ab**2).sum(1, keepdim=True) + (back**2).sum(1, keepdim=True)) + 0.5
     return ((err < bound).float() * inside)
+
+
+def carry_detail(detail: torch.Tensor, to_prev: torch.Tensor, from_prev: torch.Tensor) -> torch.Tensor:
+    """The previous frame's fine chroma (1, 2, H, W) at the output resolution carried to
+    this frame by the working-resolution flows (enlarged and rescaled to H, W), kept where
+    the flow is valid (``flow_validity``) and zero elsewhere; same dtype as ``detail``."""
+    size = detail.shape[-2:]
+    h, w = to_prev.shape[-2:]
+    scale = torch.tensor([size[1] / w, size[0] / h], dtype=torch.float32, device=to_prev.device).view(1, 2, 1, 1)
+    warped, inside = warp(detail.float(), _up(to_prev.float(), size) * scale)
+    valid = _up(flow_validity(to_prev.float(), from_prev.float()), size)
+    return (warped * valid * inside).to(detail.dtype)
 
 
 def _up(x: torch.Tensor, size) -> torch.Tensor:
@@ -344,7 +362,12 @@ class MergeHead(nn.Module):
 
     def forward(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> tuple[torch.Tensor, torch.Tensor]:
         """ab_*: (B, 2, H, W); conf_*: (B, 1, H, W); share_f, anchored, dist_* (frames to
-        each direction's exemplar): floats or (B, 1, 1, 1)."""
+        each direction's exemplar): floats or (B, 1, 1, 1). Returns the merged ab, conf."""
+        w = self.weight(ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b)
+        return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
+
+    def weight(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> torch.Tensor:
+        """(B, 1, H, W) weight of the forward colour (arguments as ``forward``)."""
 
         def plane(v):
             return torch.as_tensor(v, dtype=conf_f.dtype).expand_as(conf_f)
@@ -356,8 +379,7 @@ class MergeHead(nn.Module):
             ],
             dim=1,
         )
-        w = torch.sigmoid(self.net(x))
-        return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
+        return torch.sigmoid(self.net(x))
 
 
 def _pad_inputs(state: dict[str, torch.Tensor], key: str, inputs: int) -> dict[str, torch.Tensor]:
@@ -433,7 +455,14 @@ class PropagationNet(Fusion):
         cues, candidates = direction_cues(self.config, frame, previous, keys, flows)
         head = self.unet(cues, frame.feats.float())
         ab, conf, blend = compose_output(head, candidates, cues[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
-        return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend)
+        detail = None
+        if previous is not None and previous.detail is not None and self.carries_detail:
+            detail = carry_detail(previous.detail, *flows)
+        return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend, detail=detail)
+
+    @property
+    def carries_detail(self) -> bool:
+        return self.config.carry_detail
 
     def _pair_flows(self, frame: FusionFrame, previous: DirectionState) -> tuple[torch.Tensor, torch.Tensor]:
         """(flow frame -> previous, flow previous -> frame), computed once per pair of frames.
@@ -454,5 +483,17 @@ class PropagationNet(Fusion):
             share, anchored, dist_f = 0.0, 0.0, NO_ANCHOR_DISTANCE
         else:
             share, anchored, dist_f = t_to_end / (t_from_start + t_to_end), 1.0, t_from_start
-        ab, conf = self.merge_head(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored, dist_f, t_to_end)
-        return DirectionState(ab, conf)
+        w = self.merge_head.weight(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored, dist_f, t_to_end)
+        ab, conf = w * forward.ab + (1 - w) * backward.ab, w * forward.conf + (1 - w) * backward.conf
+        return DirectionState(ab, conf, detail=_merge_detail(forward.detail, backward.detail, w))
+
+
+def _merge_detail(forward: torch.Tensor | None, backward: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor | None:
+    """The two directions' fine chroma weighted as their colours are (a missing one is 0)."""
+    if forward is None and backward is None:
+        return None
+    like = forward if forward is not None else backward
+    w = _up(w.float(), like.shape[-2:])
+    f = 0.0 if forward is None else w * forward.float()
+    b = 0.0 if backward is None else (1 - w) * backward.float()
+    return (f + b).to(like.dtype)

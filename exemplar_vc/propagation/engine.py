@@ -278,14 +278,19 @@ class PropagationEngine:
         state = self.fusion.anchor(frame.fusion, exemplar, keys)
         if self.fusion.exact_exemplars and exemplar.ab_aligned is not None:
             state.ab_full = exemplar_chroma(exemplar.exemplar, tuple(frame.gray.shape[-2:]), self.device)
+            if self.fusion.carries_detail:  # what the working resolution misses, for the neighbours
+                state.detail = (state.ab_full - self._upsample(state.ab, frame)).half()
         if keep:
             self._anchor_states[frame.index] = state
         return state
 
+    def _upsample(self, ab: torch.Tensor, frame: FrameData) -> torch.Tensor:
+        """Chroma (1, 2, h, w) brought onto the frame's full-resolution gray."""
+        return upsample_chroma(ab, lightness(frame.gray) / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
+
     def _render(self, frame: FrameData, state: DirectionState) -> ColorizedFrame:
         # Key frames go through the same path as every other frame, so nothing pops at them.
         ab, conf = state.ab, state.conf
-        L = lightness(frame.gray)
         if state.ab_full is not None:
             ab_full = state.ab_full
         else:
@@ -294,7 +299,9 @@ class PropagationEngine:
                 if prior_ab.shape[-2:] != ab.shape[-2:]:
                     prior_ab = torch.nn.functional.interpolate(prior_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
                 ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
-            ab_full = upsample_chroma(ab, L / 100.0, self.cfg.upsample, self.cfg.upsample_radius, self.cfg.upsample_eps)
+            ab_full = self._upsample(ab, frame)
+            if state.detail is not None:
+                ab_full = ab_full + state.detail.to(ab_full.dtype)
         if self.rgb_tensor:  # the float RGB compose_rgb would round, kept on the device
             rgb = compose_float(frame.gray, ab_full, self.cfg.keep)
             return ColorizedFrame(frame.index, None, ab[0], conf[0, 0], rgb_tensor=rgb[0])

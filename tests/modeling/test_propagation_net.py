@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from exemplar_vc.modeling.fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, HandFusion, build_fusion
-from exemplar_vc.modeling.propagation_net import CUE_CHANNELS, DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, direction_cues, dis_flow_pair, flow_validity
+from exemplar_vc.modeling.propagation_net import CUE_CHANNELS, DEFAULT_WEIGHTS, PropagationNet, PropagationNetConfig, carry_detail, direction_cues, dis_flow_pair, flow_validity
 
 H, W, C = 48, 80, 176
 
@@ -145,6 +145,21 @@ def test_matches_get_the_flow_candidates_fine_detail_where_the_flow_holds():
         assert added[:, :4].eq(0).all()
         assert float(added[:, 8:-8].abs().mean()) > 20  # the stripes are there
         torch.testing.assert_close(detailed[0, k, 0], plain[0, k, 0])  # a* has no detail
+
+
+def test_fine_detail_is_carried_by_the_enlarged_flow_and_dropped_where_it_fails():
+    """``carry_detail``: output-resolution chroma (here twice the working resolution) moves
+    with the working-resolution flow scaled up (2 px there are 4 px here), in its own dtype;
+    where the flow leaves the frame there is none."""
+    detail = torch.randn(1, 2, 2 * H, 2 * W, generator=torch.Generator().manual_seed(4)).half()
+    to_prev = torch.zeros(1, 2, H, W)
+    to_prev[:, 0] = -2.0  # this frame's x came from x - 2 in the previous one
+    carried = carry_detail(detail, to_prev, -to_prev)
+    assert carried.dtype == torch.float16 and carried.shape == detail.shape
+    torch.testing.assert_close(carried[..., 8:], detail[..., 4:-4])
+    assert carried[..., :4].eq(0).all()
+    still = torch.zeros(1, 2, H, W)
+    torch.testing.assert_close(carry_detail(detail, still, still), detail)
 
 
 def test_agreement_cues_of_the_global_match():
