@@ -89,7 +89,8 @@ class PropagationNetConfig:
         shipped weights were trained). With zeros the edge looks unlike the interior: on
         a still shot the network gives the exemplar match up to 3/4 of the weight along
         the edges (interior: under 1 %) and the colour there drifts by up to 15 levels in
-        5 frames (v9; v7: 34, v5: 53); "replicate" with the same weights leaves 2 levels.
+        5 frames (v9 with plain matches; v7: 34, v5: 53); "replicate" with the same weights
+        leaves 2 levels. With ``match_detail`` both leave at most 1 level.
         It cost v5 0.07 dB mean PSNR on the held-out clips (first-frame), but v9 gains
         0.01 dB with it in both protocols (benchmarks/README.md).
     flow_border: what the flow candidate holds where the flow points outside the
