@@ -60,6 +60,7 @@ AB_LIMIT = 110.0
 # frame's (global, local) and how far apart the colours it averaged lie (global, local).
 CUE_CHANNELS = 18
 HAS_PREVIOUS = 13  # the channel saying whether a previous frame exists
+VALIDITY = 4  # the channel of the flow's forward-backward validity
 
 
 # name -> (OpenCV DIS preset, finest scale or None for the preset's own). "fine" is
@@ -171,16 +172,16 @@ def flow_validity(flow_ab: torch.Tensor, flow_ba: torch.Tensor) -> torch.Tensor:
     return ((err < bound).float() * inside)
 
 
-def carry_detail(detail: torch.Tensor, to_prev: torch.Tensor, from_prev: torch.Tensor) -> torch.Tensor:
+def carry_detail(detail: torch.Tensor, to_prev: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """The previous frame's fine chroma (1, 2, H, W) at the output resolution carried to
-    this frame by the working-resolution flows (enlarged and rescaled to H, W), kept where
-    the flow is valid (``flow_validity``) and zero elsewhere; same dtype as ``detail``."""
+    this frame by the working-resolution flow ``to_prev`` (enlarged and rescaled to H, W),
+    kept where ``valid`` (1, 1, h, w), the flow's validity cue (``flow_validity``), holds
+    and zero elsewhere; same dtype as ``detail``."""
     size = detail.shape[-2:]
     h, w = to_prev.shape[-2:]
     scale = torch.tensor([size[1] / w, size[0] / h], dtype=torch.float32, device=to_prev.device).view(1, 2, 1, 1)
     warped, inside = warp(detail.float(), _up(to_prev.float(), size) * scale)
-    valid = _up(flow_validity(to_prev.float(), from_prev.float()), size)
-    return (warped * valid * inside).to(detail.dtype)
+    return (warped * _up(valid.float(), size) * inside).to(detail.dtype)
 
 
 def _up(x: torch.Tensor, size) -> torch.Tensor:
@@ -338,6 +339,11 @@ DISTANCE_SCALE = 4.0
 NO_ANCHOR_DISTANCE = 1000
 
 
+def _mix(w: torch.Tensor, forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+    """The forward value weighted by ``w``, the backward by 1 - w."""
+    return w * forward + (1 - w) * backward
+
+
 def distance_feature(frames) -> torch.Tensor | float:
     """log(1 + frames) / DISTANCE_SCALE: how far (in recurrent steps) a direction has
     carried its colour, on a scale where its drift grows about linearly."""
@@ -365,7 +371,7 @@ class MergeHead(nn.Module):
         """ab_*: (B, 2, H, W); conf_*: (B, 1, H, W); share_f, anchored, dist_* (frames to
         each direction's exemplar): floats or (B, 1, 1, 1). Returns the merged ab, conf."""
         w = self.weight(ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b)
-        return w * ab_f + (1 - w) * ab_b, w * conf_f + (1 - w) * conf_b
+        return _mix(w, ab_f, ab_b), _mix(w, conf_f, conf_b)
 
     def weight(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> torch.Tensor:
         """(B, 1, H, W) weight of the forward colour (arguments as ``forward``)."""
@@ -458,7 +464,7 @@ class PropagationNet(Fusion):
         ab, conf, blend = compose_output(head, candidates, cues[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
         detail = None
         if previous is not None and previous.detail is not None and self.carries_detail:
-            detail = carry_detail(previous.detail, *flows)
+            detail = carry_detail(previous.detail, flows[0], cues[:, VALIDITY : VALIDITY + 1])
         return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend, detail=detail)
 
     @property
@@ -485,8 +491,7 @@ class PropagationNet(Fusion):
         else:
             share, anchored, dist_f = t_to_end / (t_from_start + t_to_end), 1.0, t_from_start
         w = self.merge_head.weight(forward.ab, forward.conf, backward.ab, backward.conf, share, anchored, dist_f, t_to_end)
-        ab, conf = w * forward.ab + (1 - w) * backward.ab, w * forward.conf + (1 - w) * backward.conf
-        return DirectionState(ab, conf, detail=_merge_detail(forward.detail, backward.detail, w))
+        return DirectionState(_mix(w, forward.ab, backward.ab), _mix(w, forward.conf, backward.conf), detail=_merge_detail(forward.detail, backward.detail, w))
 
 
 def _merge_detail(forward: torch.Tensor | None, backward: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor | None:
@@ -494,7 +499,5 @@ def _merge_detail(forward: torch.Tensor | None, backward: torch.Tensor | None, w
     if forward is None and backward is None:
         return None
     like = forward if forward is not None else backward
-    w = _up(w.float(), like.shape[-2:])
-    f = 0.0 if forward is None else w * forward.float()
-    b = 0.0 if backward is None else (1 - w) * backward.float()
-    return (f + b).to(like.dtype)
+    f, b = (torch.zeros_like(like) if x is None else x for x in (forward, backward))
+    return _mix(_up(w.float(), like.shape[-2:]), f.float(), b.float()).to(like.dtype)

@@ -154,12 +154,12 @@ def test_fine_detail_is_carried_by_the_enlarged_flow_and_dropped_where_it_fails(
     detail = torch.randn(1, 2, 2 * H, 2 * W, generator=torch.Generator().manual_seed(4)).half()
     to_prev = torch.zeros(1, 2, H, W)
     to_prev[:, 0] = -2.0  # this frame's x came from x - 2 in the previous one
-    carried = carry_detail(detail, to_prev, -to_prev)
+    carried = carry_detail(detail, to_prev, flow_validity(to_prev, -to_prev))
     assert carried.dtype == torch.float16 and carried.shape == detail.shape
     torch.testing.assert_close(carried[..., 8:], detail[..., 4:-4])
     assert carried[..., :4].eq(0).all()
     still = torch.zeros(1, 2, H, W)
-    torch.testing.assert_close(carry_detail(detail, still, still), detail)
+    torch.testing.assert_close(carry_detail(detail, still, flow_validity(still, still)), detail)
 
 
 def test_agreement_cues_of_the_global_match():
