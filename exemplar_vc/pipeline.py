@@ -254,7 +254,8 @@ class VideoColorizer:
 
     # -- stage 1 ------------------------------------------------------------------
     def _image_colorizer(self):
-        """The image colorizer on this pipeline's encoder (loaded once)."""
+        """The image colorizer (loaded once; it shares this pipeline's encoder when the
+        weights were trained on its taps)."""
         if self._colorizer is None:
             from .modeling.colorizer import ImageColorizer
 
@@ -339,7 +340,7 @@ class VideoColorizer:
         """The image colorizer's chroma for the confidence-gated fill-in, when enabled."""
         if not self.config.propagation.fill_in:
             return None
-        return self._image_colorizer().chroma
+        return self._image_colorizer()
 
     def colorize_range(self, video: Any, plan: Stage1Plan, start: int, end: int) -> Iterator[ColorizedFrame]:
         """Colorize frames ``start .. end - 1``, a run of whole segments of ``plan``

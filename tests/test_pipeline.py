@@ -192,9 +192,10 @@ def test_colorizer_fill_in_is_gated_by_confidence(colorizer, clip_rgb, clip_gray
     # Thresholds over every confidence: the colorizer's chroma everywhere.
     always = _with_propagation(colorizer, fill_in=True, fill_in_low=2.0, fill_in_high=3.0)
     frames = list(always.stream(clip_gray, ex))
-    feats = analyse_frame(3, clip_gray[3], colorizer.encoder, colorizer.config.working_size, colorizer.device).feats
-    prior_ab, _ = always._colorizer.chroma(feats)
-    # The prior is predicted on the feature grid and brought to the fusion module's grid
+    luma = analyse_frame(3, clip_gray[3], colorizer.encoder, colorizer.config.working_size, colorizer.device).luma
+    with torch.no_grad():
+        prior_ab, _ = always._colorizer(luma)
+    # The prior is predicted from the frame at the working resolution, on its feature grid, and brought to the fusion module's grid
     # (the working resolution for the network) before the gate.
     prior_ab = torch.nn.functional.interpolate(prior_ab, size=frames[3].ab.shape[-2:], mode="bilinear", align_corners=False)
     assert np.allclose(frames[3].ab, prior_ab[0].detach().numpy(), atol=1e-4)

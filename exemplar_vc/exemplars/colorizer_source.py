@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..errors import InputError
 from ..modeling.colorizer import DEFAULT_WEIGHTS, DEFAULT_WORKING_SIZE, ImageColorizer
 from ..modeling.encoder import LuminanceEncoder
 from ..stored import ArrayShelf, as_array
 from ..types import Exemplar, KeyFrame
-from .embedding import encoder_signature
 
 __all__ = ["ColorizerSource"]
 
@@ -22,8 +20,8 @@ class ColorizerSource:
     confidence (1 - normalised entropy of the ab-bin distribution, in [0, 1]).
 
     Args:
-        colorizer: an ``ImageColorizer``; by default the project's weights are loaded on
-            the pipeline's encoder at the first call.
+        colorizer: an ``ImageColorizer`` (it runs its own encoder); by default the
+            project's weights are loaded at the first call.
         working_size: short side (pixels) at which chroma is predicted.
         images_in_memory: colorized key frames kept in memory; the rest wait on disk until
             stage 2 reads them (``stored.ArrayShelf``). None: all in memory.
@@ -37,9 +35,8 @@ class ColorizerSource:
 
     def exemplars_for(self, keyframes: Sequence[KeyFrame], encoder: LuminanceEncoder) -> list[Exemplar]:
         if self.colorizer is None:
+            # Shares the pipeline's encoder when the weights were trained on its taps.
             self.colorizer = ImageColorizer.from_pretrained(encoder, self.weights)
-        elif encoder_signature(self.colorizer.encoder) != encoder_signature(encoder):
-            raise InputError(f"expected the colorizer's encoder ({encoder_signature(self.colorizer.encoder)}), got {encoder_signature(encoder)}")
         model = self.colorizer.to(next(encoder.parameters()).device).eval()
         out, shelf = [], ArrayShelf(self.images_in_memory)
         for key in keyframes:

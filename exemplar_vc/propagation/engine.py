@@ -120,8 +120,9 @@ class PropagationEngine:
         n_frames: number of frames the stream will deliver.
         device: where tensors live.
         fusion: the fusion module (``modeling.fusion.Fusion``).
-        prior: optional features (1, C, h, w) -> (ab, confidence) of an image colorizer,
-            blended in where propagation is unsure (``PropagationConfig.fill_in``).
+        prior: optional image colorizer, gray (1, 1, h', w') at the working resolution ->
+            (ab, confidence), blended in where propagation is unsure
+            (``PropagationConfig.fill_in``).
         rgb_tensor: frames keep their float RGB on the device (``ColorizedFrame.rgb_tensor``)
             instead of 8-bit numpy copies (tensor pipelines, high-bit-depth output).
     """
@@ -295,7 +296,7 @@ class PropagationEngine:
             ab_full = state.ab_full
         else:
             if self.prior is not None:
-                prior_ab, _ = self.prior(frame.feats.float())
+                prior_ab, _ = self.prior(frame.luma.float())
                 if prior_ab.shape[-2:] != ab.shape[-2:]:
                     prior_ab = torch.nn.functional.interpolate(prior_ab, size=ab.shape[-2:], mode="bilinear", align_corners=False)
                 ab = gated_fill(ab, conf, prior_ab, self.cfg.fill_in_low, self.cfg.fill_in_high)
