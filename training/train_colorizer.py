@@ -147,27 +147,43 @@ def featurize(model: ImageColorizer, images: list[np.ndarray]) -> tuple[torch.Te
     return torch.cat(feats), torch.cat(abs_)
 
 
+def training_photos(data: Path, extra: list[Path]) -> list[Path]:
+    """The training photos: ImageNet samples outside test and validation, then the
+    registry photos and ``extra``."""
+    return imagenet_split(data / "photos" / "imagenet_samples")[0] + registry_photos(extra)
+
+
+def development_photos(data: Path, extra: list[Path]) -> list[Path]:
+    """Every 10th usable training photo: held out by ``train --hold-out-development`` and
+    scored by ``evaluate --development``, to choose a recipe without reading the test set."""
+    return [p for p in training_photos(data, extra) if load_photo(p) is not None][::10]
+
+
 def build_cache(args, model: ImageColorizer, log) -> dict:
     """Crops of every split, featurized; saved to ``args.cache`` and reused."""
     if args.cache.is_file():
         log(f"cache {args.cache}")
         return torch.load(args.cache, weights_only=True)
     rng = random.Random(args.seed)
-    train_p, val_p, test_p = imagenet_split(args.data / "photos" / "imagenet_samples")
-    train_p += registry_photos(args.photos)
+    _, val_p, test_p = imagenet_split(args.data / "photos" / "imagenet_samples")
+    train_p = training_photos(args.data, args.photos)
     split = {"train": [], "val": [], "test": []}
+    photo_of_crop: list[int] = []  # the usable photo's number for each training crop; -1: a clip frame
     for name, paths, n in (("train", train_p, args.crops), ("val", val_p, 1), ("test", test_p, 1)):
+        usable = 0
         for p in paths:
             rgb = load_photo(p)
             if rgb is not None:
                 split[name] += crops(rgb, n, rng) if name == "train" else [centre_crop(rgb)]
+                photo_of_crop += [usable] * n if name == "train" else []
+                usable += 1
     n_photo = len(split["train"])
     clips = training_clips(args.data)
     for clip in clips:
         for f in clip_frames(clip, args.frame_every):
             split["train"] += crops(f, 1, rng)
     log(f"crops: train {len(split['train'])} ({n_photo} from {len(train_p)} photos, the rest from {len(clips)} clips), val {len(split['val'])}, test {len(split['test'])}")
-    cache = {}
+    cache = {"train_photo": torch.tensor(photo_of_crop + [-1] * (len(split["train"]) - n_photo))}
     t0 = time.time()
     for name, images in split.items():
         cache[f"{name}_feats"], cache[f"{name}_ab"] = featurize(model, images)
@@ -259,6 +275,10 @@ def train(args) -> None:
         log(f"initialised from {args.init}")
     cache = build_cache(args, model, log)
     xf, xab = cache["train_feats"], cache["train_ab"]
+    pool = torch.arange(len(xf))
+    if args.hold_out_development:
+        pool = pool[(cache["train_photo"] < 0) | (cache["train_photo"] % 10 != 0)]
+        log(f"development photos held out: training on {len(pool)} of {len(xf)} crops")
     w_bin = rebalance_weights(xab, model.bins, lam=args.rebalance_lambda)
     opt = torch.optim.Adam(model.decoder.parameters(), lr=args.lr, weight_decay=1e-5)
     epoch, step = 0, 0
@@ -281,11 +301,11 @@ def train(args) -> None:
 
     args.ckpt.parent.mkdir(parents=True, exist_ok=True)
     start, last_save = time.time(), time.time()
-    batches_per_epoch = math.ceil(len(xf) / args.batch)
+    batches_per_epoch = math.ceil(len(pool) / args.batch)
     while epoch < args.epochs and time.time() - start < args.minutes * 60:
         model.decoder.train()
         g = torch.Generator().manual_seed(args.seed + epoch)
-        perm = torch.randperm(len(xf), generator=g)
+        perm = pool[torch.randperm(len(pool), generator=g)]
         total, n = 0.0, 0
         for i in range(0, len(perm), args.batch):
             if time.time() - start >= args.minutes * 60:
@@ -332,7 +352,7 @@ def train(args) -> None:
     final = evaluate(model, cache["test_feats"], cache["test_ab"])
     log(f"held-out test after {epoch} epochs: {json.dumps(final)}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    model.save_decoder(args.out, extra={"epochs": epoch, "held_out": final, "train_crops": len(xf), "seed": args.seed})
+    model.save_decoder(args.out, extra={"epochs": epoch, "held_out": final, "train_crops": len(pool), "seed": args.seed})
     log(f"saved {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -351,7 +371,7 @@ def evaluate_photos(args) -> None:
     model = ImageColorizer.from_pretrained(path=args.weights)
     overrides = {k: v for k, v in (("temperature", args.temperature), ("chroma_boost", args.boost)) if v is not None}
     model.decoder.config = dataclasses.replace(model.decoder.config, **overrides)
-    _, _, test = imagenet_split(args.data / "photos" / "imagenet_samples")
+    test = development_photos(args.data, []) if args.development else imagenet_split(args.data / "photos" / "imagenet_samples")[2]
     sq, sq_gray, cf_pred, cf_true, bias, tiles = 0.0, 0.0, [], [], [], []
     n = 0
     for i, p in enumerate(test):
@@ -375,6 +395,7 @@ def evaluate_photos(args) -> None:
     b = np.mean(bias, axis=0)
     report = {
         "weights": str(args.weights),
+        "photo_set": "development" if args.development else "test",
         "temperature": model.decoder.config.temperature,
         "chroma_boost": model.decoder.config.chroma_boost,
         "photos": n,
@@ -456,6 +477,7 @@ def main() -> None:
     t.add_argument("--out", type=Path, default=Path("exemplar_vc/weights/colorizer_lite0_v3.pt"))
     t.add_argument("--log", type=Path, default=Path("training/logs/colorizer_lite0_v3.log"))
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--hold-out-development", action="store_true", help="leave out every 10th training photo (evaluate --development scores them)")
     t.add_argument("--init", type=Path, default=None, help="start from these decoder weights (fine-tune)")
     t.add_argument("--rebalance-lambda", type=float, default=1.0, help="Zhang 2016 eq. (4) lambda; 1 = no rebalancing")
     t.add_argument("--blocks", nargs="+", type=int, default=[2, 4, 10, 15], help="encoder blocks the decoder reads (EncoderConfig.blocks)")
@@ -471,6 +493,7 @@ def main() -> None:
     e.add_argument("--weights", type=Path, required=True)
     e.add_argument("--strip", type=Path, default=None)
     e.add_argument("--strip-count", type=int, default=8)
+    e.add_argument("--development", action="store_true", help="score the development photos (train --hold-out-development) instead of the test photos")
     e.add_argument("--temperature", type=float, default=None, help="decode at this annealed-mean temperature instead of the weights' own")
     e.add_argument("--boost", type=float, default=None, help="chroma boost instead of the weights' own (ChromaDecoderConfig.chroma_boost)")
     e.add_argument("--out", type=Path, default=None)
