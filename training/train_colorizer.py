@@ -12,7 +12,7 @@ Data (read in place from ``../shared/data``, never copied into the repository):
   of ``train/`` given by ``exemplar_vc.training.data.split_train_folder``), which are
   never read.
 
-Each image gives ``--crops`` random 192 px crops (scale 1-1.5, flips), fixed once; the
+Each image gives ``--crops`` random 256 px crops (scale 1-1.5, flips), fixed once; the
 frozen encoder's features of every crop are computed once and cached (``--cache``), so
 resumed runs start at once.
 
@@ -62,7 +62,7 @@ from exemplar_vc.color.lab import rgb_to_lab
 from exemplar_vc.io.images import IMAGE_SUFFIXES, is_grayscale, load_color_image
 from exemplar_vc.modeling.colorizer import ImageColorizer, annealed_mean
 
-CROP = 192
+CROP = 256  # crop side (pixels): the working size ``ImageColorizer.colorize`` predicts at
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HELD_OUT_CLIPS = ("bear", "paragliding-launch")  # held out by the video training: never read here
 TEMPERATURES = (0.38, 0.45, 0.55, 0.7, 0.85, 1.0)
@@ -464,7 +464,7 @@ def main() -> None:
     t = sub.add_parser("train")
     t.add_argument("--data", type=Path, default=DATA)
     t.add_argument("--photos", nargs="*", type=Path, default=[], help="more folders of colour photos (e.g. unpacked Debian wallpapers)")
-    t.add_argument("--crops", type=int, default=12, help="random crops per training photo")
+    t.add_argument("--crops", type=int, default=6, help="random crops per training photo")
     t.add_argument("--frame-every", type=int, default=6)
     t.add_argument("--epochs", type=int, default=2)
     t.add_argument("--minutes", type=float, default=110.0, help="this run's budget (a run stops and checkpoints there)")
@@ -472,7 +472,7 @@ def main() -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--save-every", type=float, default=10.0, help="minutes between checkpoints")
     t.add_argument("--resume", action="store_true")
-    t.add_argument("--cache", type=Path, default=Path("/tmp/colorizer_cache/features_v3.pt"))
+    t.add_argument("--cache", type=Path, default=Path("/tmp/colorizer_cache/features_v3_256.pt"))
     t.add_argument("--ckpt", type=Path, default=Path("/tmp/colorizer_cache/colorizer_v3.ckpt"))
     t.add_argument("--out", type=Path, default=Path("exemplar_vc/weights/colorizer_lite0_v3.pt"))
     t.add_argument("--log", type=Path, default=Path("training/logs/colorizer_lite0_v3.log"))

@@ -28,8 +28,8 @@ from .encoder import EncoderConfig, LuminanceEncoder
 __all__ = ["ChromaDecoderConfig", "ChromaDecoder", "ImageColorizer", "ab_bins", "annealed_mean", "boost_chroma", "gated_fill", "DEFAULT_WEIGHTS", "DEFAULT_WORKING_SIZE"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "colorizer_lite0_v3.pt"
-# Short side (pixels) at which ``colorize`` predicts chroma unless told otherwise: near the
-# 192 px crops the decoder was trained on (training/train_colorizer.py); not tuned further.
+# Short side (pixels) at which ``colorize`` predicts chroma unless told otherwise: the size
+# of the crops the decoder was trained on (training/train_colorizer.py); not tuned further.
 DEFAULT_WORKING_SIZE = 256
 
 
