@@ -44,7 +44,9 @@ class PropagationConfig:
     fill_in: where the confidence of the propagated colour is low, blend in the chroma of
         the image colorizer (``modeling/colorizer.py``): propagated colour alone at
         confidence >= fill_in_high, the colorizer's alone below fill_in_low, linear between.
-        Off by default: the committed colorizer only slightly beats gray (benchmarks).
+        Costs one pass of the colorizer's own encoder per frame. Off by default: the
+        committed colorizer's colour is muted (13.5 % below gray's ab error on held-out
+        photos, 0.46 of the true colourfulness; benchmarks) and not measured as a fill-in.
     """
 
     fusion: str = "network"

@@ -195,8 +195,9 @@ def test_colorizer_fill_in_is_gated_by_confidence(colorizer, clip_rgb, clip_gray
     luma = analyse_frame(3, clip_gray[3], colorizer.encoder, colorizer.config.working_size, colorizer.device).luma
     with torch.no_grad():
         prior_ab, _ = always._colorizer(luma)
-    # The prior is predicted from the frame at the working resolution, on its feature grid, and brought to the fusion module's grid
-    # (the working resolution for the network) before the gate.
+    # The prior is predicted from the frame at the working resolution, on its feature grid,
+    # and brought to the fusion module's grid (the working resolution for the network)
+    # before the gate.
     prior_ab = torch.nn.functional.interpolate(prior_ab, size=frames[3].ab.shape[-2:], mode="bilinear", align_corners=False)
     assert np.allclose(frames[3].ab, prior_ab[0].detach().numpy(), atol=1e-4)
 

@@ -6,7 +6,7 @@ re-sharpened with a temperature T (their Sec. 2.3 / eq. 5; T = 1 is the plain me
 least squared error, T -> 0 the mode). Bins are the in-gamut cells of a 10x10 ab grid
 (the paper keeps Q = 313 such cells; ``ab_bins`` computes our set from the sRGB gamut).
 The encoder is frozen (the matching encoder's taps plus the backbone's last block), so
-the decoder is small (weights under 3 MB) and trains on a CPU
+the decoder is small (weights under 4 MB) and trains on a CPU
 (``training/train_colorizer.py``).
 """
 
