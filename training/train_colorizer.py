@@ -136,15 +136,19 @@ def load_photo(p: Path) -> np.ndarray | None:
 
 @torch.no_grad()
 def featurize(model: ImageColorizer, images: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """RGB crops -> encoder features (N, C, h, w) float16 and target ab (N, 2, h, w) float16."""
-    feats, abs_ = [], []
+    """RGB crops -> encoder features (N, C, h, w) float16 and target ab (N, 2, h, w) float16.
+    Filled in place: the features of thousands of crops take gigabytes, and a list
+    concatenated at the end would need twice that."""
+    h, w = model.encoder.grid_shape(*images[0].shape[:2])
+    feats = torch.empty(len(images), model.encoder.channels, h, w, dtype=torch.float16)
+    abs_ = torch.empty(len(images), 2, h, w, dtype=torch.float16)
     for i in range(0, len(images), 16):
         rgb = torch.from_numpy(np.stack(images[i : i + 16])).float().div(255).permute(0, 3, 1, 2)
         gray = torch.from_numpy(np.stack([cv2.cvtColor(im, cv2.COLOR_RGB2GRAY) for im in images[i : i + 16]])).float().div(255)[:, None]
         f = model.encoder(gray)
-        feats.append(f.half())
-        abs_.append(F.adaptive_avg_pool2d(rgb_to_lab(rgb)[:, 1:], f.shape[-2:]).half())
-    return torch.cat(feats), torch.cat(abs_)
+        feats[i : i + len(f)] = f.half()
+        abs_[i : i + len(f)] = F.adaptive_avg_pool2d(rgb_to_lab(rgb)[:, 1:], f.shape[-2:]).half()
+    return feats, abs_
 
 
 def training_photos(data: Path, extra: list[Path]) -> list[Path]:
