@@ -172,22 +172,19 @@ def build_cache(args, model: ImageColorizer, log) -> dict:
     _, val_p, test_p = imagenet_split(args.data / "photos" / "imagenet_samples")
     train_p = training_photos(args.data, args.photos)
     split = {"train": [], "val": [], "test": []}
-    photo_of_crop: list[int] = []  # the usable photo's number for each training crop; -1: a clip frame
     for name, paths, n in (("train", train_p, args.crops), ("val", val_p, 1), ("test", test_p, 1)):
-        usable = 0
         for p in paths:
             rgb = load_photo(p)
             if rgb is not None:
                 split[name] += crops(rgb, n, rng) if name == "train" else [centre_crop(rgb)]
-                photo_of_crop += [usable] * n if name == "train" else []
-                usable += 1
     n_photo = len(split["train"])
     clips = training_clips(args.data)
     for clip in clips:
         for f in clip_frames(clip, args.frame_every):
             split["train"] += crops(f, 1, rng)
     log(f"crops: train {len(split['train'])} ({n_photo} from {len(train_p)} photos, the rest from {len(clips)} clips), val {len(split['val'])}, test {len(split['test'])}")
-    cache = {"train_photo": torch.tensor(photo_of_crop + [-1] * (len(split["train"]) - n_photo))}
+    # Each training crop's usable photo (photos give ``args.crops`` crops each, in order); -1: a clip frame.
+    cache = {"train_photo": torch.cat([torch.arange(n_photo) // args.crops, torch.full((len(split["train"]) - n_photo,), -1)])}
     t0 = time.time()
     for name, images in split.items():
         cache[f"{name}_feats"], cache[f"{name}_ab"] = featurize(model, images)
