@@ -208,7 +208,10 @@ def soft_encode(ab: torch.Tensor, bins: torch.Tensor, k: int = 5, sigma: float =
 
 def rebalance_weights(ab: torch.Tensor, bins: torch.Tensor, lam: float = 0.5, sigma: float = 5.0) -> torch.Tensor:
     """Zhang 2016 eq. (4): w ~ ((1 - lam) p~ + lam / Q)^-1, normalised so E_p~[w] = 1; p~ the
-    Gaussian-smoothed empirical distribution of the training ab (nearest bin)."""
+    Gaussian-smoothed empirical distribution of the training ab (nearest bin). lam = 1 is
+    uniform weights, returned without the pass over every training pixel."""
+    if lam == 1.0:
+        return torch.ones(len(bins))
     flat = ab.float().permute(0, 2, 3, 1).reshape(-1, 2)
     nearest = torch.cat([torch.cdist(flat[i : i + 65536], bins).argmin(1) for i in range(0, len(flat), 65536)])
     p = torch.bincount(nearest, minlength=len(bins)).float()
