@@ -18,8 +18,8 @@ resumed runs start at once.
 
 Features: the encoder taps blocks 2, 4, 10 (what matching reads) and 15, the backbone's
 last (stride 32, what the photo shows rather than its texture). Decoder:
-``ChromaDecoderConfig(global_context=True, reduce_first=True)``, width 96, channel dropout
-0.2, dilations 1, 2, 4. Each batch is mirrored at random (features and targets: the
+``ChromaDecoderConfig(global_context=True, reduce_first=True)``, width 160, channel dropout
+0.3, dilations 1, 2, 4. Each batch is mirrored at random (features and targets: the
 encoder is close to mirror-symmetric, so the decoder sees a mirrored photo's features).
 Loss: Zhang, Isola & Efros 2016 eq. (2)-(3): cross-entropy against soft-encoded targets
 (5 nearest bins, Gaussian sigma 5); their class rebalancing (eq. 4) is available
@@ -61,11 +61,13 @@ import torch.nn.functional as F
 from exemplar_vc.color.lab import rgb_to_lab
 from exemplar_vc.io.images import IMAGE_SUFFIXES, is_grayscale, load_color_image
 from exemplar_vc.modeling.colorizer import ImageColorizer, annealed_mean
+from exemplar_vc.modeling.encoder import EncoderConfig, LuminanceEncoder
 
 CROP = 256  # crop side (pixels): the working size ``ImageColorizer.colorize`` predicts at
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 HELD_OUT_CLIPS = ("bear", "paragliding-launch")  # held out by the video training: never read here
 TEMPERATURES = (0.38, 0.45, 0.55, 0.7, 0.85, 1.0)
+DEVELOPMENT_EVERY = 10  # every 10th usable training photo is a development photo (``--hold-out-development``)
 
 
 # -- data ------------------------------------------------------------------------------
@@ -160,7 +162,7 @@ def training_photos(data: Path, extra: list[Path]) -> list[Path]:
 def development_photos(data: Path, extra: list[Path]) -> list[Path]:
     """Every 10th usable training photo: held out by ``train --hold-out-development`` and
     scored by ``evaluate --development``, to choose a recipe without reading the test set."""
-    return [p for p in training_photos(data, extra) if load_photo(p) is not None][::10]
+    return [p for p in training_photos(data, extra) if load_photo(p) is not None][::DEVELOPMENT_EVERY]
 
 
 def build_cache(args, model: ImageColorizer, log) -> dict:
@@ -269,8 +271,6 @@ def train(args) -> None:
         logf.flush()
 
     log(f"== run {time.strftime('%Y-%m-%d %H:%M:%S')} machine={platform.platform()} torch={torch.__version__} threads={torch.get_num_threads()} args={vars(args)}")
-    from exemplar_vc.modeling.encoder import EncoderConfig, LuminanceEncoder
-
     encoder = LuminanceEncoder(EncoderConfig(backbone=args.backbone, blocks=tuple(args.blocks)))
     model = ImageColorizer.build(encoder, width=args.width, global_context=True, reduce_first=args.reduce_first, dropout=args.dropout, dilations=tuple(args.dilations))
     if args.init:
@@ -281,7 +281,7 @@ def train(args) -> None:
     xf, xab = cache["train_feats"], cache["train_ab"]
     pool = torch.arange(len(xf))
     if args.hold_out_development:
-        pool = pool[(cache["train_photo"] < 0) | (cache["train_photo"] % 10 != 0)]
+        pool = pool[(cache["train_photo"] < 0) | (cache["train_photo"] % DEVELOPMENT_EVERY != 0)]
         log(f"development photos held out: training on {len(pool)} of {len(xf)} crops")
     w_bin = rebalance_weights(xab, model.bins, lam=args.rebalance_lambda)
     opt = torch.optim.Adam(model.decoder.parameters(), lr=args.lr, weight_decay=1e-5)
@@ -486,10 +486,10 @@ def main() -> None:
     t.add_argument("--rebalance-lambda", type=float, default=1.0, help="Zhang 2016 eq. (4) lambda; 1 = no rebalancing")
     t.add_argument("--backbone", default="efficientnet-lite0", help="EncoderConfig.backbone (lite1/lite2 need their weight wheels)")
     t.add_argument("--blocks", nargs="+", type=int, default=[2, 4, 10, 15], help="encoder blocks the decoder reads (EncoderConfig.blocks)")
-    t.add_argument("--width", type=int, default=96, help="decoder width")
+    t.add_argument("--width", type=int, default=160, help="decoder width")
     t.add_argument("--dilations", nargs="+", type=int, default=[1, 2, 4], help="one dilated 3x3 block per entry")
     t.add_argument("--reduce-first", action=argparse.BooleanOptionalAction, default=True, help="1x1 reduction to --width before the blocks (ChromaDecoderConfig.reduce_first)")
-    t.add_argument("--dropout", type=float, default=0.2, help="channel dropout after the reduction")
+    t.add_argument("--dropout", type=float, default=0.3, help="channel dropout after the reduction")
     t.add_argument("--mirror", action=argparse.BooleanOptionalAction, default=True, help="mirror each batch at random")
     t.add_argument("--min-chroma-ratio", type=float, default=0.0, help="the picked temperature keeps at least this share of the true mean chroma (0: lowest RMSE)")
     t.add_argument("--regression", type=float, default=0.0, help="weight of a smooth-L1 loss on the T = 1 mean chroma")
