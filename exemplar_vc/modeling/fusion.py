@@ -67,7 +67,10 @@ class DirectionState:
     ``ab`` (the network shows its per-frame correction but does not propagate it), else
     None. detail: (1, 2, H, W) float16 chroma at the output resolution finer than ``ab``'s
     grid, carried from a key frame's exact exemplar (``Fusion.carries_detail``), added when
-    the frame is rendered; else None.
+    the frame is rendered; else None. match_bias: (1, 3, h, w) for the network's exemplar
+    match corrected by what it got wrong at the key frame (``PropagationNetConfig.
+    match_bias``): that error in a, b carried along the flow, and the share of it still
+    trusted (1 at the key frame, 0 once the flow has failed there); else None.
     """
 
     ab: torch.Tensor
@@ -78,6 +81,7 @@ class DirectionState:
     index: int | None = None
     carry: torch.Tensor | None = None
     detail: torch.Tensor | None = None
+    match_bias: torch.Tensor | None = None
 
     @property
     def carried_ab(self) -> torch.Tensor:

@@ -111,6 +111,12 @@ class PropagationNetConfig:
         on along the flow, kept where the flow is valid, so its neighbours keep the detail
         instead of stepping down to the working resolution's (as plain flow at full
         resolution keeps it).
+    match_bias: at a key frame with its own colour version, the exemplar match's error
+        (the match minus the exemplar's chroma: colour averaged over the feature grid, a
+        saturated region matched duller) is known exactly; it is carried along the flow and
+        taken off the exemplar match of the following frames, for the share of each pixel
+        whose flow has held since the key frame. A match that is off by a broad colour
+        then no longer pulls the propagated colour towards it frame after frame.
     """
 
     weights: str | None = None
@@ -126,6 +132,7 @@ class PropagationNetConfig:
     flow_border: str = "replicate"
     match_detail: bool = True
     carry_detail: bool = True
+    match_bias: bool = True
 
     def __post_init__(self) -> None:
         if self.flow_preset not in _PRESETS:
@@ -194,6 +201,7 @@ def direction_cues(
     previous: DirectionState | None,
     keys: ExemplarKeys,
     flows: tuple[torch.Tensor, torch.Tensor] | None = None,
+    match_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The network's input for one frame in one direction.
 
@@ -203,6 +211,9 @@ def direction_cues(
             resolution, with its feats and luma), or None at the start of a pass.
         keys: the direction's exemplar keys.
         flows: optional precomputed (flow this->previous, flow previous->this).
+        match_bias: optional (1, 3, H, W) the exemplar match's error at the last key frame
+            carried to this frame (a, b) and its trust before this frame's flow check
+            (``PropagationNetConfig.match_bias``); taken off the global candidate only.
 
     Returns:
         cues (1, CUE_CHANNELS, H, W) and candidates (1, 3, 2, H, W): the flow, global and
@@ -212,7 +223,7 @@ def direction_cues(
     feats = frame.feats.float()
     grid = feats.shape[-2:]
     luma_grid = F.adaptive_avg_pool2d(frame.luma, grid)
-    match_g = correspondence(feats, keys.feats, _match_values(keys.ab, keys.luma, dim=2), config.global_temperature)
+    match_g = _global(config, feats, keys)
     ab_g, sim_g = _up(match_g.values[:, :2], size), _up(match_g.max_similarity.clamp(min=0), size)
     agree_g = _up(_agreement(match_g.values, luma_grid), size)
     if previous is None:
@@ -241,6 +252,11 @@ def direction_cues(
         has_prev = torch.ones_like(frame.luma)
         # Added to the candidates only: the cues stay what the U-Net learnt from.
         detail = valid * (ab_w - _up(F.adaptive_avg_pool2d(ab_w, grid), size)) if config.match_detail else 0.0
+    global_candidate = ab_g + detail
+    if match_bias is not None and previous is not None:
+        # The corrected match already holds the key frame's detail where it is trusted.
+        trust = match_bias[:, 2:3] * valid
+        global_candidate = ab_g - trust * match_bias[:, :2] + (1 - trust) * detail
     cues = torch.cat(
         [
             frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev,
@@ -248,7 +264,13 @@ def direction_cues(
         ],
         dim=1,
     )
-    return cues, torch.stack([ab_w, ab_g + detail, ab_l + detail], dim=1)
+    return cues, torch.stack([ab_w, global_candidate, ab_l + detail], dim=1)
+
+
+def _global(config: PropagationNetConfig, feats: torch.Tensor, keys: ExemplarKeys):
+    """The softmax match of (1, C, h, w) features to the exemplar keys, carrying
+    ``_match_values``."""
+    return correspondence(feats, keys.feats, _match_values(keys.ab, keys.luma, dim=2), config.global_temperature)
 
 
 def _match_values(ab: torch.Tensor, luma: torch.Tensor | None, dim: int = 1) -> torch.Tensor:
@@ -453,19 +475,29 @@ class PropagationNet(Fusion):
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:
         if exemplar.ab_working is not None:
             ab = exemplar.ab_working
-            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma, index=frame.index)
+            bias = None
+            if self.config.match_bias:
+                matched = _up(_global(self.config, frame.feats.float(), keys).values[:, :2], ab.shape[-2:])
+                bias = torch.cat([matched - ab, torch.ones_like(ab[:, :1])], dim=1)
+            return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma, index=frame.index, match_bias=bias)
         return self.step(frame, None, keys)
 
     def step(self, frame: FusionFrame, previous: DirectionState | None, keys: ExemplarKeys, flows=None) -> DirectionState:
         if flows is None and previous is not None:
             flows = self._pair_flows(frame, previous)
-        cues, candidates = direction_cues(self.config, frame, previous, keys, flows)
+        bias = None
+        if previous is not None and previous.match_bias is not None and self.config.match_bias:
+            bias = warp_replicate(previous.match_bias, flows[0])[0]
+        cues, candidates = direction_cues(self.config, frame, previous, keys, flows, bias)
+        valid = cues[:, VALIDITY : VALIDITY + 1]
         head = self.unet(cues, frame.feats.float())
         ab, conf, blend = compose_output(head, candidates, cues[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
         detail = None
         if previous is not None and previous.detail is not None and self.carries_detail:
-            detail = carry_detail(previous.detail, flows[0], cues[:, VALIDITY : VALIDITY + 1])
-        return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend, detail=detail)
+            detail = carry_detail(previous.detail, flows[0], valid)
+        if bias is not None:  # trust only what the flow has carried unbroken
+            bias = torch.cat([bias[:, :2], bias[:, 2:3] * valid], dim=1)
+        return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend, detail=detail, match_bias=bias)
 
     @property
     def carries_detail(self) -> bool:

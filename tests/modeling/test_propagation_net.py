@@ -147,6 +147,36 @@ def test_matches_get_the_flow_candidates_fine_detail_where_the_flow_holds():
         torch.testing.assert_close(detailed[0, k, 0], plain[0, k, 0])  # a* has no detail
 
 
+def test_exemplar_match_is_corrected_by_its_error_at_the_key_frame():
+    """``match_bias``: a key frame with its own colour knows what the exemplar match got
+    wrong there; on the next frame of a still shot the corrected global candidate is the
+    key frame's chroma exactly where the flow holds, and the plain match where it fails,
+    where the error is no longer trusted from then on. The cues are unchanged."""
+    frame = _frame(0, 0)
+    keys = _keys(frame)
+    ab = 20 * torch.randn(1, 2, H, W, generator=torch.Generator().manual_seed(3))
+    net = PropagationNet().eval()
+    with torch.no_grad():
+        anchored = net.anchor(frame, _Exemplar(None, ab), keys)
+    assert anchored.match_bias.shape == (1, 3, H, W) and anchored.match_bias[:, 2].eq(1).all()
+    assert PropagationNet(PropagationNetConfig(match_bias=False)).anchor(frame, _Exemplar(None, ab), keys).match_bias is None
+    still = FusionFrame(1, frame.feats, frame.luma)
+    to_prev = torch.zeros(1, 2, H, W)
+    to_prev[:, 0, :, :4] = -8.0  # the left 4 columns read from outside: no valid flow
+    flows = (to_prev, torch.zeros(1, 2, H, W))
+    # Where the flow holds it is zero, so the error carried by ``step`` is the key frame's.
+    cues_b, corrected = direction_cues(net.config, still, anchored, keys, flows, anchored.match_bias)
+    cues, plain = direction_cues(net.config, still, anchored, keys, flows)
+    torch.testing.assert_close(cues_b, cues)
+    torch.testing.assert_close(corrected[:, [0, 2]], plain[:, [0, 2]])  # flow and local untouched
+    torch.testing.assert_close(corrected[0, 1, :, :, 4:], ab[0, :, :, 4:])
+    torch.testing.assert_close(corrected[0, 1, :, :, :4], plain[0, 1, :, :, :4])
+    assert float((plain[0, 1, :, :, 4:] - ab[0, :, :, 4:]).abs().mean()) > 5  # the plain match is off
+    with torch.no_grad():
+        nxt = net.step(still, anchored, keys, flows)
+    assert nxt.match_bias[0, 2, :, :4].eq(0).all() and nxt.match_bias[0, 2, :, 4:].eq(1).all()
+
+
 def test_fine_detail_is_carried_by_the_enlarged_flow_and_dropped_where_it_fails():
     """``carry_detail``: output-resolution chroma (here twice the working resolution) moves
     with the working-resolution flow scaled up (2 px there are 4 px here), in its own dtype;
