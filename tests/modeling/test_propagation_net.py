@@ -302,15 +302,21 @@ def test_shipped_weights_load_by_default():
 
 
 def test_the_correction_is_shown_but_not_propagated():
-    """The next frame starts from the previous frame's blend of candidates (``carry``),
-    not from its corrected colour: a correction fed back frame after frame drifts."""
+    """With ``show_correction`` the next frame starts from the previous frame's blend of
+    candidates (``carry``), not from its corrected colour: a correction fed back frame
+    after frame drifts. Without it (the default) the blend is also what is shown."""
     torch.manual_seed(0)
-    net = PropagationNet().eval()
+    net = PropagationNet(PropagationNetConfig(show_correction=True)).eval()
+    plain = PropagationNet().eval()
     with torch.no_grad():
         net.unet.head.bias[3:5] = 3.0  # a large correction, so shown and carried differ
+        plain.load_state_dict(net.state_dict())
         a, b = _frame(0, 0), _frame(1, 1)
         keys = _keys(a)
         first = net.step(a, None, keys)
+        first_plain = plain.step(a, None, keys)
+        torch.testing.assert_close(first_plain.ab, first.carry)
+        torch.testing.assert_close(plain.step(b, first_plain, keys).ab, net.step(b, first, keys).carry)
         assert first.carry is not None and (first.ab - first.carry).abs().max() > 1.0
         nxt = net.step(b, first, keys)
         from_blend = net.step(b, DirectionState(first.carry, first.conf, first.feats, first.luma, index=0), keys)
