@@ -7,7 +7,8 @@ Per frame and direction it gathers cues at the working resolution (``direction_c
   mask from the forward-backward check (Sundaram, Brox and Keutzer, ECCV 2010) and the
   photometric error of the warp: sharp, saturated colour wherever the flow holds;
 - ``global``: the softmax match of the frame's encoder features to the exemplar(s)
-  (``ops.correspondence``): colour that recovers after occlusions and drift;
+  (``ops.correspondence``): colour that recovers after occlusions and drift; less the
+  match's own error at the last key frame, carried along the flow (``match_bias``);
 - ``local``: the softmax match to the previous frame within a small window
   (``ops.local_attention``) carrying the previous output: colour that follows motion
   too large or too ambiguous for the flow;
@@ -19,11 +20,12 @@ Per frame and direction it gathers cues at the working resolution (``direction_c
 A small encoder-decoder (``PropagationUNet``) reads these cues, the luminance and the
 frozen encoder's features and predicts, per pixel at half the working resolution, how
 much to trust each of the three candidate colours, a chroma correction and a confidence.
-The output chroma is the trusted blend of the candidates at the working resolution plus
-the correction, so where the flow holds, colour keeps its full-resolution edges. Only
-the blend is handed on to the next frame: a correction fed back frame after frame
-drifted (on held-out clips, 1.5-3 dB lost over 60 frames), so it corrects what is shown
-and never what is propagated. The two directions are merged by a per-pixel learned weight (``MergeHead``) from both
+The output chroma is the trusted blend of the candidates at the working resolution, so
+where the flow holds, colour keeps its full-resolution edges. Only the blend is handed on
+to the next frame: a correction fed back frame after frame drifted (on held-out clips,
+1.5-3 dB lost over 60 frames). The correction, trained to be added to what is shown,
+gained nothing measurable on held-out clips, so by default it is not shown either
+(``PropagationNetConfig.show_correction``). The two directions are merged by a per-pixel learned weight (``MergeHead``) from both
 outputs, their confidences and the temporal distances to the two exemplars (trained on
 segments as long as the gaps between exemplars: ``exemplar_vc.training.merge``).
 
