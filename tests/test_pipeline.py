@@ -87,17 +87,21 @@ def test_replicate_padding_keeps_a_still_shots_edges_steady(colorizer, clip_rgb,
     """With zero padding the U-Net sees the frame's edge unlike its interior and gives the
     exemplar match most of the weight there; with plain (smooth) matches the colour there
     drifts on a still shot, and replicate padding (the default), same weights, keeps it
-    within 3 levels. With the flow's detail in the matches (``match_detail``, the default)
-    that weight no longer blurs the colour, and either padding stays within 1 level."""
+    within 3 levels (all without ``match_bias``). With the flow's detail in the matches
+    (``match_detail``, the default) that weight no longer blurs the colour, and either
+    padding stays within 1 level; so it does with plain matches corrected by their error
+    at the key frame (``match_bias``, the default), which on a still shot is the key
+    frame's own colour."""
     static = np.repeat(clip_gray[:1], 6, axis=0)
 
-    def drift(padding: str, match_detail: bool) -> int:
-        network = dataclasses.replace(colorizer.config.propagation.network, padding_mode=padding, match_detail=match_detail)
+    def drift(padding: str, match_detail: bool, match_bias: bool = False) -> int:
+        network = dataclasses.replace(colorizer.config.propagation.network, padding_mode=padding, match_detail=match_detail, match_bias=match_bias)
         frames = _with_propagation(colorizer, fusion="network", network=network)(static, {0: clip_rgb[0]}).frames
         return int(np.abs(frames.astype(int) - frames[:1].astype(int)).max())
 
     assert drift("replicate", False) <= 3 < drift("zeros", False)
     assert max(drift("replicate", True), drift("zeros", True)) <= 1
+    assert max(drift("replicate", False, True), drift("zeros", False, True)) <= 1
 
 
 def test_stream_equals_batch_and_file_output(colorizer, clip_rgb, clip_gray, tmp_path):
