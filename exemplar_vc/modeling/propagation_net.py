@@ -45,7 +45,7 @@ from torch import nn
 
 from ..errors import InputError
 from ..ops import correspondence, local_attention, warp, warp_replicate
-from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame
+from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
 __all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "carry_detail", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
 
@@ -231,7 +231,7 @@ def direction_cues(
     feats = frame.feats.float()
     grid = feats.shape[-2:]
     luma_grid = F.adaptive_avg_pool2d(frame.luma, grid)
-    match_g = _global(config, feats, keys)
+    match_g = correspondence(feats, keys.feats, _match_values(keys.ab, keys.luma, dim=2), config.global_temperature)
     ab_g, sim_g = _up(match_g.values[:, :2], size), _up(match_g.max_similarity.clamp(min=0), size)
     agree_g = _up(_agreement(match_g.values, luma_grid), size)
     if previous is None:
@@ -273,12 +273,6 @@ def direction_cues(
         dim=1,
     )
     return cues, torch.stack([ab_w, global_candidate, ab_l + detail], dim=1)
-
-
-def _global(config: PropagationNetConfig, feats: torch.Tensor, keys: ExemplarKeys):
-    """The softmax match of (1, C, h, w) features to the exemplar keys, carrying
-    ``_match_values``."""
-    return correspondence(feats, keys.feats, _match_values(keys.ab, keys.luma, dim=2), config.global_temperature)
 
 
 def _match_values(ab: torch.Tensor, luma: torch.Tensor | None, dim: int = 1) -> torch.Tensor:
@@ -485,7 +479,7 @@ class PropagationNet(Fusion):
             ab = exemplar.ab_working
             bias = None
             if self.config.match_bias:
-                matched = _up(_global(self.config, frame.feats.float(), keys).values[:, :2], ab.shape[-2:])
+                matched = _up(global_match(frame.feats.float(), keys, self.config.global_temperature)[0], ab.shape[-2:])
                 bias = torch.cat([matched - ab, torch.ones_like(ab[:, :1])], dim=1)
             return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma, index=frame.index, match_bias=bias)
         return self.step(frame, None, keys)
