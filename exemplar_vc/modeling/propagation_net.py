@@ -47,7 +47,7 @@ from ..errors import InputError
 from ..ops import correspondence, local_attention, warp, warp_replicate
 from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_match
 
-__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "carry_detail", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "DEFAULT_WEIGHTS"]
+__all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "carry_detail", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "VALIDITY", "DEFAULT_WEIGHTS", "key_frame_match_error", "carry_match_error", "hold_match_error"]
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v9.safetensors"
 
@@ -59,8 +59,10 @@ AB_LIMIT = 110.0
 # Input channels of the U-Net: L; flow ab, confidence, validity, photometric error;
 # global ab, similarity; local ab, carried confidence, similarity; "has a previous frame";
 # then (added in v9) how far the gray of what each correspondence matched is from this
-# frame's (global, local) and how far apart the colours it averaged lie (global, local).
-CUE_CHANNELS = 18
+# frame's (global, local) and how far apart the colours it averaged lie (global, local);
+# then (added in v17) the trust of the key frame's match error taken off the global
+# candidate (``PropagationNetConfig.match_bias``; 0 where none is carried).
+CUE_CHANNELS = 19
 HAS_PREVIOUS = 13  # the channel saying whether a previous frame exists
 VALIDITY = 4  # the channel of the flow's forward-backward validity
 
@@ -261,6 +263,7 @@ def direction_cues(
         # Added to the candidates only: the cues stay what the U-Net learnt from.
         detail = valid * (ab_w - _up(F.adaptive_avg_pool2d(ab_w, grid), size)) if config.match_detail else 0.0
     global_candidate = ab_g + detail
+    trust = torch.zeros_like(frame.luma)
     if match_bias is not None and previous is not None:
         # The corrected match already holds the key frame's detail where it is trusted.
         trust = match_bias[:, 2:3] * valid
@@ -268,11 +271,28 @@ def direction_cues(
     cues = torch.cat(
         [
             frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev,
-            agree_g[:, :1], agree_l[:, :1], agree_g[:, 1:], agree_l[:, 1:],
+            agree_g[:, :1], agree_l[:, :1], agree_g[:, 1:], agree_l[:, 1:], trust,
         ],
         dim=1,
     )
     return cues, torch.stack([ab_w, global_candidate, ab_l + detail], dim=1)
+
+
+def key_frame_match_error(config: PropagationNetConfig, frame: FusionFrame, keys: ExemplarKeys, ab: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W): the exemplar match's chroma minus the key frame's own ``ab``, and a
+    trust of 1 (``PropagationNetConfig.match_bias``)."""
+    matched = _up(global_match(frame.feats.float(), keys, config.global_temperature)[0], ab.shape[-2:])
+    return torch.cat([matched - ab, torch.ones_like(ab[:, :1])], dim=1)
+
+
+def carry_match_error(bias: torch.Tensor, to_prev: torch.Tensor) -> torch.Tensor:
+    """The previous frame's match error and trust carried to this frame by the flow."""
+    return warp_replicate(bias, to_prev)[0]
+
+
+def hold_match_error(bias: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Trust only what the flow has carried unbroken since the key frame."""
+    return torch.cat([bias[:, :2], bias[:, 2:3] * valid], dim=1)
 
 
 def _match_values(ab: torch.Tensor, luma: torch.Tensor | None, dim: int = 1) -> torch.Tensor:
@@ -432,8 +452,8 @@ def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def widen_cues(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights of a U-Net that predates the agreement cues (v1-v8, 14 cue channels) made
-    loadable: the new cues start with zero weight."""
+    """Weights of a U-Net that predates the agreement cues (v1-v8, 14 cue channels) or
+    the match-error trust (v1-v9, 18) made loadable: the new cues start with zero weight."""
     return _pad_inputs(state, "unet.enc1.0.weight", CUE_CHANNELS)
 
 
@@ -477,10 +497,7 @@ class PropagationNet(Fusion):
     def anchor(self, frame: FusionFrame, exemplar, keys: ExemplarKeys) -> DirectionState:
         if exemplar.ab_working is not None:
             ab = exemplar.ab_working
-            bias = None
-            if self.config.match_bias:
-                matched = _up(global_match(frame.feats.float(), keys, self.config.global_temperature)[0], ab.shape[-2:])
-                bias = torch.cat([matched - ab, torch.ones_like(ab[:, :1])], dim=1)
+            bias = key_frame_match_error(self.config, frame, keys, ab) if self.config.match_bias else None
             return DirectionState(ab, torch.ones_like(ab[:, :1]), frame.feats.float(), frame.luma, index=frame.index, match_bias=bias)
         return self.step(frame, None, keys)
 
@@ -489,7 +506,7 @@ class PropagationNet(Fusion):
             flows = self._pair_flows(frame, previous)
         bias = None
         if previous is not None and previous.match_bias is not None and self.config.match_bias:
-            bias = warp_replicate(previous.match_bias, flows[0])[0]
+            bias = carry_match_error(previous.match_bias, flows[0])
         cues, candidates = direction_cues(self.config, frame, previous, keys, flows, bias)
         valid = cues[:, VALIDITY : VALIDITY + 1]
         head = self.unet(cues, frame.feats.float())
@@ -499,8 +516,8 @@ class PropagationNet(Fusion):
         detail = None
         if previous is not None and previous.detail is not None and self.carries_detail:
             detail = carry_detail(previous.detail, flows[0], valid)
-        if bias is not None:  # trust only what the flow has carried unbroken
-            bias = torch.cat([bias[:, :2], bias[:, 2:3] * valid], dim=1)
+        if bias is not None:
+            bias = hold_match_error(bias, valid)
         return DirectionState(ab, conf, frame.feats.float(), frame.luma, index=frame.index, carry=blend, detail=detail, match_bias=bias)
 
     @property

@@ -37,7 +37,18 @@ import torch.nn.functional as F
 
 from ..color.luma import lab_to_rgb_keep_luma
 from ..modeling.fusion import DirectionState, ExemplarKeys, FusionFrame
-from ..modeling.propagation_net import HAS_PREVIOUS, PropagationNet, compose_output, direction_cues, dis_flow_pair, flow_validity
+from ..modeling.propagation_net import (
+    HAS_PREVIOUS,
+    VALIDITY,
+    PropagationNet,
+    carry_match_error,
+    compose_output,
+    direction_cues,
+    dis_flow_pair,
+    flow_validity,
+    hold_match_error,
+    key_frame_match_error,
+)
 from ..ops import warp
 from .data import TrainingSegment
 
@@ -88,8 +99,10 @@ def _direction(
     state is cut from the graph every ``backprop_steps`` steps (see the module doc)."""
     if backprop_steps < 1:
         raise ValueError(f"expected backprop_steps >= 1, got {backprop_steps}")
+    config = net.config
     keys = [_keys(s.left if side == 0 else s.right) for s in segs]
     prev: list[DirectionState | None] = [None] * len(segs)
+    bias: list[torch.Tensor | None] = [None] * len(segs)  # the key frame's match error, as ``PropagationNet.step`` carries it
     out = []
     for step, t in enumerate(order):
         frames = [FusionFrame(t, s.feats[t : t + 1], s.luma[t : t + 1]) for s in segs]
@@ -99,6 +112,8 @@ def _direction(
                 aligned = (s.left if side == 0 else s.right)[2]
                 if aligned is not None:
                     states.append(DirectionState(aligned, torch.ones_like(aligned[:, :1]), frames[i].feats, frames[i].luma))
+                    if config.match_bias:
+                        bias[i] = key_frame_match_error(config, frames[i], keys[i], aligned)
                 else:
                     states.append(None)
             need = [i for i, st in enumerate(states) if st is None]
@@ -109,15 +124,20 @@ def _direction(
             cues, cands = [], []
             for i in need:
                 f = flows[i].get((t, order[step - 1])) if step else None
-                c, cand = direction_cues(net.config, frames[i], prev[i], keys[i], f)
+                if bias[i] is not None:
+                    bias[i] = carry_match_error(bias[i], f[0])
+                c, cand = direction_cues(config, frames[i], prev[i], keys[i], f, bias[i])
+                if bias[i] is not None:
+                    bias[i] = hold_match_error(bias[i], c[:, VALIDITY : VALIDITY + 1])
                 cues.append(c)
                 cands.append(cand)
             feats = torch.cat([frames[i].feats for i in need])
             head = net.unet(torch.cat(cues), feats)
             cues_all = torch.cat(cues)
             ab, conf, blend = compose_output(head, torch.cat(cands), cues_all[:, HAS_PREVIOUS : HAS_PREVIOUS + 1])
+            shown = ab if config.show_correction else blend  # the losses see what stage 2 shows
             for j, i in enumerate(need):
-                states[i] = DirectionState(ab[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma, carry=blend[j : j + 1])
+                states[i] = DirectionState(shown[j : j + 1], conf[j : j + 1], frames[i].feats, frames[i].luma, carry=blend[j : j + 1])
         out.append(states)
         if (step + 1) % backprop_steps == 0:  # truncate: the next step reads this output without its gradient
             prev = [DirectionState(st.ab.detach(), st.conf.detach(), st.feats, st.luma, carry=st.carried_ab.detach()) for st in states]

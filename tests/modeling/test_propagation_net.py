@@ -151,7 +151,8 @@ def test_exemplar_match_is_corrected_by_its_error_at_the_key_frame():
     """``match_bias``: a key frame with its own colour knows what the exemplar match got
     wrong there; on the next frame of a still shot the corrected global candidate is the
     key frame's chroma exactly where the flow holds, and the plain match where it fails,
-    where the error is no longer trusted from then on. The cues are unchanged."""
+    where the error is no longer trusted from then on. The cues are unchanged but for the
+    last, which says that trust."""
     frame = _frame(0, 0)
     keys = _keys(frame)
     ab = 20 * torch.randn(1, 2, H, W, generator=torch.Generator().manual_seed(3))
@@ -167,7 +168,9 @@ def test_exemplar_match_is_corrected_by_its_error_at_the_key_frame():
     # Where the flow holds it is zero, so the error carried by ``step`` is the key frame's.
     cues_b, corrected = direction_cues(net.config, still, anchored, keys, flows, anchored.match_bias)
     cues, plain = direction_cues(net.config, still, anchored, keys, flows)
-    torch.testing.assert_close(cues_b, cues)
+    torch.testing.assert_close(cues_b[:, :-1], cues[:, :-1])
+    assert cues[:, -1].eq(0).all()
+    assert cues_b[0, -1, :, 4:].eq(1).all() and cues_b[0, -1, :, :4].eq(0).all()
     torch.testing.assert_close(corrected[:, [0, 2]], plain[:, [0, 2]])  # flow and local untouched
     torch.testing.assert_close(corrected[0, 1, :, :, 4:], ab[0, :, :, 4:])
     torch.testing.assert_close(corrected[0, 1, :, :, :4], plain[0, 1, :, :, :4])
@@ -565,3 +568,33 @@ def test_widening_the_unet_keeps_its_output_and_adds_trainable_channels():
     assert wide.unet.dec2[0].weight.grad[:, 96 + 32 :].abs().sum() > 0
     with pytest.raises(ValueError, match="expected widths at least"):
         widen_propagation_net(narrow, (8, 32, 64))
+
+
+@pytest.mark.parametrize("match_bias", [True, False])
+def test_training_walks_a_direction_as_stage_2_does(match_bias):
+    """From a key frame with its own colour the training loop's forward pass is
+    ``PropagationNet.anchor`` then ``step`` (the same cues, the key frame's match error
+    carried, the colour that is shown): the network learns what it runs."""
+    from conftest import moving_clip
+
+    import exemplar_vc.training.loop as loop
+    from exemplar_vc.modeling.encoder import LuminanceEncoder
+    from exemplar_vc.training.data import cache_clip, sample_segment
+
+    encoder = LuminanceEncoder()
+    clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
+    rng = np.random.default_rng(0)
+    seg = next(s for s in (sample_segment(clip, rng, encoder, length=4, crop=64, max_stride=1) for _ in range(20)) if s.left[2] is not None)
+    torch.manual_seed(0)
+    net = PropagationNet(PropagationNetConfig(padding_mode="zeros", flow_preset="medium", match_bias=match_bias)).eval()
+    with torch.no_grad():
+        net.unet.head.bias[1] = 2.0  # the exemplar match as trusted as the flow: its error shows
+        flows = loop._flows([seg], "medium")
+        trained = loop._direction(net, [seg], list(range(4)), 0, flows)
+        keys = loop._keys(seg.left)
+        state = net.anchor(FusionFrame(0, seg.feats[0:1], seg.luma[0:1]), _Exemplar(None, seg.left[2]), keys)
+        assert (state.match_bias is not None) == match_bias
+        for t in range(1, 4):
+            state = net.step(FusionFrame(t, seg.feats[t : t + 1], seg.luma[t : t + 1]), state, keys, flows[0][(t, t - 1)])
+            torch.testing.assert_close(trained[t].ab, state.ab)
+            torch.testing.assert_close(trained[t].conf, state.conf)
