@@ -59,10 +59,8 @@ AB_LIMIT = 110.0
 # Input channels of the U-Net: L; flow ab, confidence, validity, photometric error;
 # global ab, similarity; local ab, carried confidence, similarity; "has a previous frame";
 # then (added in v9) how far the gray of what each correspondence matched is from this
-# frame's (global, local) and how far apart the colours it averaged lie (global, local);
-# then (added in v17) the trust of the key frame's match error taken off the global
-# candidate (``PropagationNetConfig.match_bias``; 0 where none is carried).
-CUE_CHANNELS = 19
+# frame's (global, local) and how far apart the colours it averaged lie (global, local).
+CUE_CHANNELS = 18
 HAS_PREVIOUS = 13  # the channel saying whether a previous frame exists
 VALIDITY = 4  # the channel of the flow's forward-backward validity
 
@@ -263,7 +261,6 @@ def direction_cues(
         # Added to the candidates only: the cues stay what the U-Net learnt from.
         detail = valid * (ab_w - _up(F.adaptive_avg_pool2d(ab_w, grid), size)) if config.match_detail else 0.0
     global_candidate = ab_g + detail
-    trust = torch.zeros_like(frame.luma)
     if match_bias is not None and previous is not None:
         # The corrected match already holds the key frame's detail where it is trusted.
         trust = match_bias[:, 2:3] * valid
@@ -271,7 +268,7 @@ def direction_cues(
     cues = torch.cat(
         [
             frame.luma, ab_w / AB_SCALE, conf_w, valid, photo, ab_g / AB_SCALE, sim_g, ab_l / AB_SCALE, conf_l, sim_l, has_prev,
-            agree_g[:, :1], agree_l[:, :1], agree_g[:, 1:], agree_l[:, 1:], trust,
+            agree_g[:, :1], agree_l[:, :1], agree_g[:, 1:], agree_l[:, 1:],
         ],
         dim=1,
     )
@@ -452,8 +449,8 @@ def widen_merge_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def widen_cues(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Weights of a U-Net that predates the agreement cues (v1-v8, 14 cue channels) or
-    the match-error trust (v1-v9, 18) made loadable: the new cues start with zero weight."""
+    """Weights of a U-Net that predates the agreement cues (v1-v8, 14 cue channels) made
+    loadable: the new cues start with zero weight."""
     return _pad_inputs(state, "unet.enc1.0.weight", CUE_CHANNELS)
 
 
