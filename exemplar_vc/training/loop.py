@@ -1,8 +1,9 @@
 """One training step of the propagation network on a batch of segments.
 
 Each segment is walked forward from its left exemplar and backward from its right one,
-exactly as stage 2 does at run time (``PropagationNet.step``: the same cues, the same
-U-Net), and the two directions are merged by the merge head. Each step sees the
+exactly as stage 2 does at run time (``PropagationNet.anchor`` and ``step``: the same
+cues, the key frame's match error carried, the same U-Net, the losses on the colour it
+shows), and the two directions are merged by the merge head. Each step sees the
 network's own previous output (so it learns to correct its drift). How far back the
 gradient flows through that recurrence is ``backprop_steps``: 1 (the default) truncates
 it at one step, so no gradient reaches the previous output; K lets a loss at frame t
