@@ -64,8 +64,8 @@ class DirectionState:
     needed). ab_full: (1, 2, H, W) chroma at the output resolution when it is known
     exactly (a key frame's own colour version), else None. index: the frame's index.
     carry: the chroma handed on to the next frame of this direction when it is not
-    ``ab`` (the network, with ``show_correction``, shows a correction it does not propagate), else
-    None. detail: (1, 2, H, W) float16 chroma at the output resolution finer than ``ab``'s
+    ``ab`` (the network, with ``show_correction``, shows a correction it does not
+    propagate), else None. detail: (1, 2, H, W) float16 chroma at the output resolution finer than ``ab``'s
     grid, carried from a key frame's exact exemplar (``Fusion.carries_detail``), added when
     the frame is rendered; else None. match_bias: (1, 3, h, w) for the network's exemplar
     match corrected by what it got wrong at the key frame (``PropagationNetConfig.

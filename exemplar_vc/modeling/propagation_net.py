@@ -25,9 +25,10 @@ where the flow holds, colour keeps its full-resolution edges. Only the blend is 
 to the next frame: a correction fed back frame after frame drifted (on held-out clips,
 1.5-3 dB lost over 60 frames). The correction, trained to be added to what is shown,
 gained nothing measurable on held-out clips, so by default it is not shown either
-(``PropagationNetConfig.show_correction``). The two directions are merged by a per-pixel learned weight (``MergeHead``) from both
-outputs, their confidences and the temporal distances to the two exemplars (trained on
-segments as long as the gaps between exemplars: ``exemplar_vc.training.merge``).
+(``PropagationNetConfig.show_correction``). The two directions are merged by a per-pixel
+learned weight (``MergeHead``) from both outputs, their confidences and the temporal
+distances to the two exemplars (trained on segments as long as the gaps between
+exemplars: ``exemplar_vc.training.merge``).
 
 Trained by ``training/train_fusion.py``; weights ship in ``exemplar_vc/weights/``.
 """
