@@ -41,11 +41,6 @@ class PropagationConfig:
         a key frame's own colour comes back exactly) or "lightness" (its CIE L read as a
         neutral gray, as before: saturated colours come out too dark and dull; held-out
         clips, first-frame, benchmarks/README.md). ``color.compose_rgb``.
-    normalize_exposure: stage 2 analyses each frame and exemplar stretched by its own
-        exposure to the tonal range of the training footage, only ever expanded
-        (``propagation/exposure.py``); the output keeps the input's luma whatever this says.
-        On dimmed and faded versions of real clips it gained 0.1-1.0 dB, and footage with a
-        full tonal range is not changed (benchmarks/README.md, "Exposure normalisation").
     fill_in: where the confidence of the propagated colour is low, blend in the chroma of
         the image colorizer (``modeling/colorizer.py``): propagated colour alone at
         confidence >= fill_in_high, the colorizer's alone below fill_in_low, linear between.
@@ -65,7 +60,6 @@ class PropagationConfig:
     aligned_tolerance: float = 2.0
     max_buffer_frames: int = 64
     pool_size: int = 16
-    normalize_exposure: bool = True
     fill_in: bool = False
     fill_in_low: float = 0.3
     fill_in_high: float = 0.5

@@ -331,7 +331,6 @@ class VideoColorizer:
                 frame_gray=as_array(grays.get(ex.frame)),
                 aligned_tolerance=self.config.propagation.aligned_tolerance,
                 working_chroma=self.fusion.exact_exemplars,
-                normalize_exposure=self.config.propagation.normalize_exposure,
             )
 
         anchors = AnchorExemplars({ex.frame: ex for ex in exemplars}, prepare)

@@ -34,7 +34,6 @@ import torch
 from .errors import InputError
 from .pixels import FLOAT_TOLERANCE
 from .propagation import PropagationEngine
-from .propagation.exposure import measure_exposure
 from .propagation.frames import FrameData
 from .resize import resize_to, working_shape
 
@@ -126,8 +125,6 @@ class PreciseEngine(PropagationEngine):
     def _encode(self, first: int, full: torch.Tensor) -> list[FrameData]:
         """(B, 1, H, W) float32 in [0, 1] on the device -> B frames, encoded together."""
         luma = resize_to(full, working_shape(*full.shape[-2:], self.config.working_size))
-        if self.config.propagation.normalize_exposure:  # each frame by its own, as analyse_frame
-            luma = torch.cat([measure_exposure(full[k, 0]).apply(luma[k : k + 1]) for k in range(full.shape[0])])
         feats = self.encoder(luma)
         return [FrameData(first + k, full[k : k + 1], luma[k : k + 1], feats[k : k + 1]) for k in range(full.shape[0])]
 

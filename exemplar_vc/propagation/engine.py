@@ -266,7 +266,7 @@ class PropagationEngine:
 
     # -- per frame ----------------------------------------------------------------
     def _analyse(self, index: int, gray: np.ndarray) -> FrameData:
-        return analyse_frame(index, gray, self.encoder, self.config.working_size, self.device, self.config.propagation.normalize_exposure)
+        return analyse_frame(index, gray, self.encoder, self.config.working_size, self.device)
 
     def _anchor_state(self, frame: FrameData, keep: bool) -> DirectionState:
         """A key frame's colour from its exemplar. Computed once: the backward pass that

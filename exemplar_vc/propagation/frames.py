@@ -17,7 +17,6 @@ from ..pixels import rgb_to_gray
 from ..modeling.encoder import LuminanceEncoder
 from ..modeling.fusion import FusionFrame
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
-from .exposure import measure_exposure
 
 __all__ = ["FrameData", "PreparedExemplar", "AnchorExemplars", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
 
@@ -94,14 +93,10 @@ class AnchorExemplars(Mapping):
         return len(self._exemplars)
 
 
-def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device, normalize_exposure: bool = False) -> FrameData:
-    """Upload a (H, W) uint8 gray frame once and encode it at the working size.
-    ``normalize_exposure``: ``luma`` and the features are of the frame stretched by its
-    own exposure (``exposure.py``); ``gray`` stays the input."""
+def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
+    """Upload a (H, W) uint8 gray frame once and encode it at the working size."""
     full = gray_tensor(gray).to(device)
     luma = resize_to(full, working_shape(*gray.shape, working_size, encoder.config.stride))
-    if normalize_exposure:
-        luma = measure_exposure(gray).apply(luma)
     return FrameData(index, full, luma, encoder(luma))
 
 
@@ -125,20 +120,16 @@ def prepare_exemplar(
     frame_gray: np.ndarray | None = None,
     aligned_tolerance: float = 2.0,
     working_chroma: bool = False,
-    normalize_exposure: bool = False,
 ) -> PreparedExemplar:
     """Features and chroma of an exemplar, on a grid matching the video's feature grid.
 
     The exemplar keeps its own aspect ratio, at the same working short side as the video,
     so any photo can serve. ``working_chroma`` also keeps an aligned exemplar's chroma at
-    the working resolution (``PreparedExemplar.ab_working``). ``normalize_exposure``: its
-    gray is stretched by its own exposure before encoding, as frames are (``exposure.py``).
+    the working resolution (``PreparedExemplar.ab_working``).
     """
     rgb = as_array(exemplar.image)
     gray = rgb_to_gray(rgb)
     gray_working = resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride))
-    if normalize_exposure:
-        gray_working = measure_exposure(gray).apply(gray_working)
     feats = encoder(gray_working)
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
