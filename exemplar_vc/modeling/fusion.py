@@ -65,9 +65,9 @@ class DirectionState:
     exactly (a key frame's own colour version), else None. index: the frame's index.
     carry: the chroma handed on to the next frame of this direction when it is not
     ``ab`` (the network, with ``show_correction``, shows a correction it does not
-    propagate), else None. detail: (1, 2, H, W) float16 chroma at the output resolution finer than ``ab``'s
-    grid, carried from a key frame's exact exemplar (``Fusion.carries_detail``), added when
-    the frame is rendered; else None. match_bias: (1, 3, h, w) for the network's exemplar
+    propagate), else None. detail: (1, 2, H, W) float16 chroma at the output resolution
+    finer than ``ab``'s grid, carried from a key frame's exact exemplar
+    (``Fusion.carries_detail``), added when the frame is rendered; else None. match_bias: (1, 3, h, w) for the network's exemplar
     match corrected by what it got wrong at the key frame (``PropagationNetConfig.
     match_bias``): that error in a, b carried along the flow, and the share of it still
     trusted (1 at the key frame, 0 once the flow has failed there); else None.
