@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import load_cached, sample_segment
+    from exemplar_vc.training.degrade import degrade_segment
     from exemplar_vc.training.loop import LossWeights, train_step
     from exemplar_vc.training.widen import widen_propagation_net
 
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
     p.add_argument("--threads", type=int, default=1, help="1 is fastest when anything else shares the 2 cores (OpenMP spin-waits)")
     p.add_argument("--flow-preset", default="medium", choices=["ultrafast", "fast", "medium", "fine"], help="DIS flow of the flow candidate in training (PropagationNetConfig.flow_preset; v9 saw medium)")
+    p.add_argument("--p-degraded", type=float, default=0.0, help="share of segments whose gray is made dim or faded and grainy (exemplar_vc/training/degrade.py)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
 
@@ -179,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             sample_segment(clips[i], rng, encoder, length, args.crop, static=bool(rng.random() < args.p_static))
             for i in rng.choice(len(clips), args.batch, p=p_clip / p_clip.sum())
         ]
+        if args.p_degraded > 0:
+            batch = [degrade_segment(s, rng, encoder) if rng.random() < args.p_degraded else s for s in batch]
         stats = train_step(net, batch, optimizer, loss_weights, forward_only=trailing, backprop_steps=args.backprop_steps, flow_preset=args.flow_preset)
         stats = {("trail_" if trailing else "") + k: v for k, v in stats.items()}
         step += 1
