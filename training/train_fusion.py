@@ -13,8 +13,8 @@ exists, so one training can continue over several runs of under 2 hours each; th
 weights are written as safetensors to ``--out``, the log (JSON lines) to ``--log``.
 
     nice python training/train_fusion.py --minutes 60 --cache /tmp/evc_cache \\
-        --checkpoint /tmp/evc_train/ckpt.pt --out exemplar_vc/weights/propagation_net_v9.safetensors \\
-        --log training/logs/propagation_net_v9.jsonl
+        --checkpoint /tmp/evc_train/ckpt.pt --out exemplar_vc/weights/propagation_net_v18.safetensors \\
+        --log training/logs/propagation_net_v18.jsonl
 """
 
 from __future__ import annotations
@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default=str(DATA))
     p.add_argument("--cache", default="/tmp/evc_cache")
     p.add_argument("--checkpoint", default="/tmp/evc_train/ckpt.pt")
-    p.add_argument("--out", default=str(ROOT / "exemplar_vc" / "weights" / "propagation_net_v9.safetensors"))
-    p.add_argument("--log", default=str(ROOT / "training" / "logs" / "propagation_net_v9.jsonl"))
+    p.add_argument("--out", default=str(ROOT / "exemplar_vc" / "weights" / "propagation_net_v18.safetensors"))
+    p.add_argument("--log", default=str(ROOT / "training" / "logs" / "propagation_net_v18.jsonl"))
     p.add_argument("--minutes", type=float, default=60.0, help="wall-clock budget of this run")
     p.add_argument("--total-steps", type=int, default=3000, help="length of the learning-rate schedule over all runs")
     p.add_argument("--working-size", type=int, default=320)

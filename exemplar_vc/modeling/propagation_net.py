@@ -50,7 +50,7 @@ from .fusion import DirectionState, ExemplarKeys, Fusion, FusionFrame, global_ma
 
 __all__ = ["PropagationNetConfig", "PropagationNet", "PropagationUNet", "MergeHead", "distance_feature", "widen_merge_head", "direction_cues", "carry_detail", "dis_flow_pair", "CUE_CHANNELS", "HAS_PREVIOUS", "VALIDITY", "DEFAULT_WEIGHTS", "key_frame_match_error", "carry_match_error", "hold_match_error"]
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v9.safetensors"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "propagation_net_v18.safetensors"
 
 # Chroma is fed and predicted in units of AB_SCALE (CIE a, b of real footage mostly lie
 # within +-64), so inputs sit near [-1, 1].
