@@ -32,12 +32,11 @@ def changed(rgb, kind: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    import numpy as np
-
     from exemplar_vc import VideoColorizer
     from exemplar_vc.evaluation.baselines import flow_propagation
     from exemplar_vc.evaluation.protocols import make_gray
     from exemplar_vc.evaluation.runner import load_clip
+    from exemplar_vc.metrics import psnr
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", action="append", required=True, help="NAME=PATH of propagation network weights (repeatable)")
@@ -46,9 +45,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kinds", default=",".join(KINDS))
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-
-    def psnr(a, b) -> float:
-        return float(10 * np.log10(255**2 / ((a.astype(float) - b) ** 2).mean()))
 
     models = {}
     for item in args.weights:
@@ -61,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
             gray = make_gray(truth)
             row = {"clip": os.path.basename(clip), "kind": kind}
             for name, vc in models.items():
-                row[name] = round(float(np.mean([psnr(f, g) for f, g in zip(vc(gray, exemplars={0: truth[0]}).frames, truth)])), 3)
+                row[name] = round(psnr(vc(gray, exemplars={0: truth[0]}).frames, truth), 3)
             flow = flow_propagation(gray, {0: truth[0]})
-            row["flow"] = round(float(np.mean([psnr(flow[t], truth[t]) for t in range(len(truth))])), 3)
+            row["flow"] = round(psnr(flow, truth), 3)
             rows.append(row)
             print(json.dumps(row), flush=True)
     if args.json:
