@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import held_out_names, load_cached, sample_segment
-    from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1
+    from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, forward_weight, merge_l1
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", required=True, help="the network to start from (safetensors; an older 9-input merge head is widened)")
@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--flow-preset", default="medium", choices=["ultrafast", "fast", "medium", "fine"], help="DIS flow of the flow candidate (PropagationNetConfig.flow_preset)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--time-symmetric", action="store_true", help="fit a time-symmetric head (PropagationNetConfig.time_symmetric_merge)")
+    p.add_argument("--samples", default=None, help="a folder keeping the walked samples (train/val .safetensors): read when there, written when not, so the head can be refitted without walking again")
     args = p.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -67,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(record), flush=True)
 
     log({"event": "start", "argv": sys.argv, "torch": torch.__version__})
-    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, flow_preset=args.flow_preset))
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, flow_preset=args.flow_preset, time_symmetric_merge=args.time_symmetric))
     net.load_state_dict(load_file(args.weights))  # an older 9-input merge head is widened there
     net.eval()
     encoder = LuminanceEncoder()
@@ -99,8 +101,17 @@ def main(argv: list[str] | None = None) -> int:
                 log({"event": "collect", "segments": k + 1, "of": count})
         return MergeSamples.cat(parts)
 
-    val = gather(val_names, args.val_segments)
-    train = gather(train_names, args.segments)
+    kept = Path(args.samples) if args.samples else None
+    if kept is not None and (kept / "val.safetensors").is_file() and (kept / "train.safetensors").is_file():
+        val, train = MergeSamples.load(kept / "val.safetensors"), MergeSamples.load(kept / "train.safetensors")
+        log({"event": "samples_loaded", "from": str(kept)})
+    else:
+        val = gather(val_names, args.val_segments)
+        train = gather(train_names, args.segments)
+        if kept is not None:
+            kept.mkdir(parents=True, exist_ok=True)
+            val.save(kept / "val.safetensors")
+            train.save(kept / "train.safetensors")
     # Reference points on the validation pixels: either direction alone, the per-pixel
     # better of the two (an oracle no merge can beat), and the head as it was; also by
     # distance to the nearer exemplar, where the old head's short-segment habits showed.
@@ -114,19 +125,31 @@ def main(argv: list[str] | None = None) -> int:
                 out[f"{lo}-{hi - 1}"] = round(merge_l1(net.merge_head, val.take(rows)), 4)
         return out
 
+    def by_side() -> dict:
+        """L1 where the forward exemplar is nearer and where the backward one is, and how
+        far the head is from weighing a pixel and its time-reversed twin alike (0: alike)."""
+        out = {}
+        for name, rows in (("forward_nearer", val.dist_f < val.dist_b), ("backward_nearer", val.dist_b < val.dist_f)):
+            rows = rows[:, 0].nonzero()[:, 0]
+            if len(rows):
+                out[name] = round(merge_l1(net.merge_head, val.take(rows)), 4)
+        out["weight_asymmetry"] = round(float((forward_weight(net.merge_head, val) + forward_weight(net.merge_head, val.time_reversed()) - 1).abs().mean()), 4)
+        return out
+
     baseline = {
         "forward_only": round(float((val.ab_f - val.truth).abs().mean()), 4),
         "backward_only": round(float((val.ab_b - val.truth).abs().mean()), 4),
         "oracle_better_direction": round(float(torch.minimum((val.ab_f - val.truth).abs().sum(1), (val.ab_b - val.truth).abs().sum(1)).mean() / 2), 4),
         "head_before": round(merge_l1(net.merge_head, val), 4),
         "head_before_by_nearer_distance": by_gap(),
+        "head_before_by_nearer_side": by_side(),
     }
     log({"event": "samples", "train_pixels": len(train), "val_pixels": len(val), "val_l1_ab": baseline})
     losses = fit_merge_head(net.merge_head, train, args.steps, lr=args.lr, seed=args.seed)
     for i in range(0, args.steps, max(1, args.steps // 20)):
         log({"event": "step", "step": i + 1, "train_l1_ab": round(float(np.mean(losses[i : i + 50])), 4)})
     after = merge_l1(net.merge_head, val)
-    log({"event": "end", "val_l1_ab_after": round(after, 4), "val_l1_ab_after_by_nearer_distance": by_gap(), "minutes": round((time.time() - started) / 60, 2)})
+    log({"event": "end", "val_l1_ab_after": round(after, 4), "val_l1_ab_after_by_nearer_distance": by_gap(), "val_after_by_nearer_side": by_side(), "minutes": round((time.time() - started) / 60, 2)})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in net.state_dict().items()}, args.out)
     return 0

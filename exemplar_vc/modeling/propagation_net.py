@@ -120,6 +120,12 @@ class PropagationNetConfig:
         taken off the exemplar match of the following frames, for the share of each pixel
         whose flow has held since the key frame. A match that is off by a broad colour
         then no longer pulls the propagated colour towards it frame after frame.
+    time_symmetric_merge: the merge weighs the two directions as it would weigh them in
+        the clip played backwards (``MergeHead.time_symmetric``), when both have an
+        exemplar. Both directions run one recurrence, so nothing but the footage should
+        make one of them more trusted; v18's head, fitted without this, gave the forward
+        colour one frame after an exemplar 0.64 of the weight where it gave the backward
+        colour one frame before one 0.98 (benchmarks/README.md).
     show_correction: whether the shown colour adds the U-Net's chroma correction to the
         blend of the candidates (as the network was trained). Off by default: on the 11
         held-out clips it is worth -0.06 to +0.05 dB on ten and costs 0.48 dB on the dim
@@ -142,6 +148,7 @@ class PropagationNetConfig:
     carry_detail: bool = True
     match_bias: bool = True
     show_correction: bool = False
+    time_symmetric_merge: bool = False
 
     def __post_init__(self) -> None:
         if self.flow_preset not in _PRESETS:
@@ -401,12 +408,19 @@ class MergeHead(nn.Module):
 
     The share alone cannot tell a frame 10 steps into an 11-frame segment from one 44
     steps into a 49-frame segment, though the forward colour of the second has drifted
-    about twice as far (measured on held-out clips): the distances say so."""
+    about twice as far (measured on held-out clips): the distances say so.
+
+    ``time_symmetric``: where both directions are anchored, the weight's logit is the
+    mean of the head's logit for the frame as it is and minus its logit for the clip
+    played backwards (directions, shares and distances swapped), so a pixel and its
+    time-reversed twin are weighed alike, exactly.
+    """
 
     INPUTS = 11
 
-    def __init__(self, hidden: int = 16):
+    def __init__(self, hidden: int = 16, time_symmetric: bool = False):
         super().__init__()
+        self.time_symmetric = time_symmetric
         self.net = nn.Sequential(nn.Conv2d(self.INPUTS, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, hidden, 1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, 1, 1))
 
     def forward(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> tuple[torch.Tensor, torch.Tensor]:
@@ -417,7 +431,14 @@ class MergeHead(nn.Module):
 
     def weight(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> torch.Tensor:
         """(B, 1, H, W) weight of the forward colour (arguments as ``forward``)."""
+        z = self._logit(ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b)
+        if self.time_symmetric:
+            reversed_z = self._logit(ab_b, conf_b, ab_f, conf_f, 1 - share_f, anchored, dist_b, dist_f)
+            both = torch.as_tensor(anchored, dtype=z.dtype) > 0.5
+            z = torch.where(both, 0.5 * (z - reversed_z), z)
+        return torch.sigmoid(z)
 
+    def _logit(self, ab_f, conf_f, ab_b, conf_b, share_f, anchored, dist_f, dist_b) -> torch.Tensor:
         def plane(v):
             return torch.as_tensor(v, dtype=conf_f.dtype).expand_as(conf_f)
 
@@ -428,7 +449,7 @@ class MergeHead(nn.Module):
             ],
             dim=1,
         )
-        return torch.sigmoid(self.net(x))
+        return self.net(x)
 
 
 def _pad_inputs(state: dict[str, torch.Tensor], key: str, inputs: int) -> dict[str, torch.Tensor]:
@@ -464,7 +485,7 @@ class PropagationNet(Fusion):
         super().__init__()
         self.config = config
         self.unet = PropagationUNet(config)
-        self.merge_head = MergeHead()
+        self.merge_head = MergeHead(time_symmetric=config.time_symmetric_merge)
         # The backward pass needs the flows the forward pass computed for the same pair of
         # frames, swapped: keep the most recent pairs (exact reuse, never an approximation).
         self._flows: OrderedDict[tuple[int, int], tuple] = OrderedDict()

@@ -26,7 +26,7 @@ from ..modeling.propagation_net import MergeHead, PropagationNet
 from .data import TrainingSegment
 from .loop import _direction, _flows
 
-__all__ = ["MergeSamples", "collect_samples", "fit_merge_head", "merge_l1"]
+__all__ = ["MergeSamples", "collect_samples", "fit_merge_head", "forward_weight", "merge_l1"]
 
 
 @dataclass
@@ -60,6 +60,23 @@ class MergeSamples:
     def take(self, rows: torch.Tensor) -> "MergeSamples":
         return MergeSamples(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
 
+    def time_reversed(self) -> "MergeSamples":
+        """The same pixels as the clip played backwards gives them: the two directions
+        (and their distances) trade places. Both directions run one recurrence, so this
+        is as real a sample as the original (``MergeHead.time_symmetric``)."""
+        return MergeSamples(self.ab_b, self.conf_b, self.ab_f, self.conf_f, self.dist_b, self.dist_f, self.truth)
+
+    def save(self, path) -> None:
+        from safetensors.torch import save_file
+
+        save_file({f.name: getattr(self, f.name).contiguous() for f in fields(self)}, str(path))
+
+    @classmethod
+    def load(cls, path) -> "MergeSamples":
+        from safetensors.torch import load_file
+
+        return cls(**load_file(str(path)))
+
 
 @torch.no_grad()
 def collect_samples(net: PropagationNet, seg: TrainingSegment, pixels: int, rng: np.random.Generator, flow_preset: str = "medium") -> MergeSamples:
@@ -89,15 +106,22 @@ def collect_samples(net: PropagationNet, seg: TrainingSegment, pixels: int, rng:
     return MergeSamples.cat(parts)
 
 
+def _img(x: torch.Tensor) -> torch.Tensor:
+    """Sample rows (N, C) laid out as one image column (1, C, N, 1): the head is per-pixel."""
+    return x.T[None, :, :, None]
+
+
 def _merged(head: MergeHead, s: MergeSamples) -> torch.Tensor:
-    """The head's merged chroma of the samples, (N, 2). Pixels are laid out as one image
-    column (1, C, N, 1): the head is per-pixel."""
-
-    def img(x: torch.Tensor) -> torch.Tensor:
-        return x.T[None, :, :, None]
-
-    ab, _ = head(img(s.ab_f), img(s.conf_f), img(s.ab_b), img(s.conf_b), img(s.share), torch.ones_like(img(s.share)), img(s.dist_f), img(s.dist_b))
+    """The head's merged chroma of the samples, (N, 2)."""
+    ab, _ = head(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
     return ab[0, :, :, 0].T
+
+
+@torch.no_grad()
+def forward_weight(head: MergeHead, s: MergeSamples) -> torch.Tensor:
+    """(N,) the head's weight of the forward colour at each sample."""
+    w = head.weight(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
+    return w[0, 0, :, 0]
 
 
 def merge_l1(head: MergeHead, s: MergeSamples) -> float:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from exemplar_vc.modeling.fusion import DirectionState
-from exemplar_vc.modeling.propagation_net import MergeHead, PropagationNet, widen_merge_head
+from exemplar_vc.modeling.propagation_net import MergeHead, PropagationNet, PropagationNetConfig, widen_merge_head
 from exemplar_vc.training.merge import MergeSamples, collect_samples, fit_merge_head, merge_l1
 
 
@@ -97,3 +97,50 @@ def test_weights_saved_before_the_distance_inputs_still_load(tmp_path):
     net = PropagationNet.from_pretrained(PropagationNetConfig(weights=str(path)))
     assert torch.equal(net.merge_head.net[0].weight[:, :9], state["merge_head.net.0.weight"])
     assert not net.merge_head.net[0].weight[:, 9:].any()
+
+
+def test_a_time_symmetric_head_weighs_a_pixel_and_its_time_reversed_twin_alike(tmp_path):
+    """Samples where the backward colour is always right teach a plain head to trust the
+    backward direction whatever it sees; a time-symmetric head fitted on them cannot, and
+    merges a frame and the clip played backwards alike. An unanchored forward colour
+    (no exemplar before it) is weighed as by the plain head. Samples round-trip on disk."""
+    from exemplar_vc.training.merge import forward_weight
+
+    g = torch.Generator().manual_seed(0)
+    n = 4000
+    ab_f, ab_b = 30 * torch.randn(n, 2, generator=g), 30 * torch.randn(n, 2, generator=g)
+    dist_f = torch.randint(1, 40, (n, 1), generator=g).float()
+    conf_f, conf_b = torch.rand(n, 1, generator=g), torch.rand(n, 1, generator=g)
+    biased = MergeSamples(ab_f, conf_f, ab_b, conf_b, dist_f, 41 - dist_f, ab_b.clone())
+    twin = biased.time_reversed()
+    assert torch.equal(twin.ab_f, biased.ab_b) and torch.equal(twin.dist_b, biased.dist_f) and torch.equal(twin.truth, biased.truth)
+    assert torch.allclose(twin.share, 1 - biased.share)
+
+    def asymmetry(head: MergeHead) -> float:
+        return float((forward_weight(head, biased) + forward_weight(head, twin) - 1).abs().mean())
+
+    heads = {}
+    for symmetric in (False, True):
+        torch.manual_seed(0)
+        heads[symmetric] = MergeHead(time_symmetric=symmetric)
+        fit_merge_head(heads[symmetric], biased, steps=200, batch=1024, lr=1e-2)
+    assert asymmetry(heads[False]) > 0.5, asymmetry(heads[False])
+    assert asymmetry(heads[True]) < 1e-5, asymmetry(heads[True])
+
+    # Through the network's merge: swapping the directions and their distances swaps nothing.
+    net = PropagationNet(PropagationNetConfig(time_symmetric_merge=True)).eval()
+    assert net.merge_head.time_symmetric
+    net.merge_head.load_state_dict(heads[False].state_dict())  # an asymmetric set of weights
+    f, b = _states(1)
+    with torch.no_grad():
+        one, other = net.merge(f, b, (3, 20)), net.merge(b, f, (20, 3))
+        assert torch.allclose(one.ab, other.ab, atol=1e-4)
+        unanchored = net.merge(f, b, (None, 5))
+        plain = PropagationNet(PropagationNetConfig(time_symmetric_merge=False)).eval()
+        plain.merge_head.load_state_dict(heads[False].state_dict())
+        assert torch.equal(unanchored.ab, plain.merge(f, b, (None, 5)).ab)
+        assert not torch.allclose(one.ab, plain.merge(f, b, (3, 20)).ab, atol=1e-2)
+
+    biased.save(tmp_path / "s.safetensors")
+    back = MergeSamples.load(tmp_path / "s.safetensors")
+    assert all(torch.equal(getattr(back, k), getattr(biased, k)) for k in ("ab_f", "conf_b", "dist_f", "truth"))
