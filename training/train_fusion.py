@@ -99,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--chroma-weight", type=float, default=0.0, help="weight of the one-sided frame chroma loss (exemplar_vc/training/loop.py)")
     p.add_argument("--composed-weight", type=float, default=0.0, help="weight of the loss on the RGB composed on the kept luma (exemplar_vc/training/loop.py)")
+    p.add_argument("--time-symmetric-merge", action="store_true", help="train the merge head time-symmetric (PropagationNetConfig.time_symmetric_merge; v1-v18 were trained without it, though it runs with it)")
     p.add_argument("--padding-mode", default="zeros", choices=["zeros", "replicate"], help="the U-Net's padding at the frame's edge (PropagationNetConfig.padding_mode)")
     p.add_argument("--widths", default="16,32,64", help="U-Net channels at 1/2, 1/4, 1/8 (PropagationNetConfig.widths); narrower --init weights are widened (exemplar_vc/training/widen.py)")
     p.add_argument("--backprop-steps", type=int, default=1, help="steps the gradient runs back through the recurrence (1: truncated)")
@@ -129,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     widths = tuple(int(w) for w in args.widths.split(","))
-    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=widths, flow_preset=args.flow_preset))
+    net = PropagationNet(PropagationNetConfig(padding_mode=args.padding_mode, widths=widths, flow_preset=args.flow_preset, time_symmetric_merge=args.time_symmetric_merge))
     optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     step = 0
     ckpt = Path(args.checkpoint)

@@ -148,7 +148,7 @@ class PropagationNetConfig:
     carry_detail: bool = True
     match_bias: bool = True
     show_correction: bool = False
-    time_symmetric_merge: bool = False
+    time_symmetric_merge: bool = True
 
     def __post_init__(self) -> None:
         if self.flow_preset not in _PRESETS:

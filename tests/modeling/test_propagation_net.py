@@ -355,9 +355,10 @@ def test_a_few_training_steps_lower_the_loss(forward_only):
     clip = cache_clip("tiny", moving_clip(frames=6, size=(64, 96), step=4), encoder, working_size=64)
     rng = np.random.default_rng(0)
     batch = [sample_segment(clip, rng, encoder, length=4, crop=64, max_stride=1) for _ in range(2)]
-    # Zero padding: how training/train_fusion.py trains (its --padding-mode default; every
-    # shipped U-Net was trained so), though the run-time default is replicate.
-    net = PropagationNet(PropagationNetConfig(padding_mode="zeros"))
+    # Zero padding and a plain merge head: how training/train_fusion.py trains (its
+    # --padding-mode and --time-symmetric-merge defaults; every shipped network was trained
+    # so), though the run-time defaults are replicate and time-symmetric.
+    net = PropagationNet(PropagationNetConfig(padding_mode="zeros", time_symmetric_merge=False))
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
     with torch.no_grad():
         before = segment_losses(net, batch, forward_only=forward_only)[0].item()
