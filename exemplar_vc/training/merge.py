@@ -111,17 +111,22 @@ def _img(x: torch.Tensor) -> torch.Tensor:
     return x.T[None, :, :, None]
 
 
+def _weight(head: MergeHead, s: MergeSamples) -> torch.Tensor:
+    """(N, 1) the head's weight of the forward colour at each sample."""
+    w = head.weight(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
+    return w[0, :, :, 0].T
+
+
 def _merged(head: MergeHead, s: MergeSamples) -> torch.Tensor:
     """The head's merged chroma of the samples, (N, 2)."""
-    ab, _ = head(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
-    return ab[0, :, :, 0].T
+    w = _weight(head, s)
+    return w * s.ab_f + (1 - w) * s.ab_b
 
 
 @torch.no_grad()
 def forward_weight(head: MergeHead, s: MergeSamples) -> torch.Tensor:
     """(N,) the head's weight of the forward colour at each sample."""
-    w = head.weight(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
-    return w[0, 0, :, 0]
+    return _weight(head, s)[:, 0]
 
 
 def merge_l1(head: MergeHead, s: MergeSamples) -> float:
