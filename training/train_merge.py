@@ -14,6 +14,7 @@ moment, as in ``sample_segment``) and a length drawn from ``--min-length`` to
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -101,8 +102,19 @@ def main(argv: list[str] | None = None) -> int:
                 log({"event": "collect", "segments": k + 1, "of": count})
         return MergeSamples.cat(parts)
 
+    # Kept samples are reused only for the walk that made them: the same U-Net weights,
+    # clips and sampling settings (the head's own settings do not change the walk).
+    walk = {
+        "weights_sha256": hashlib.sha256(Path(args.weights).read_bytes()).hexdigest(),
+        "train_clips": train_names, "validation_clips": val_names,
+        **{k: getattr(args, k) for k in ("segments", "val_segments", "min_length", "max_length", "crop", "pixels", "padding_mode", "flow_preset", "seed")},
+    }
     kept = Path(args.samples) if args.samples else None
-    if kept is not None and (kept / "val.safetensors").is_file() and (kept / "train.safetensors").is_file():
+    if kept is not None and (kept / "walk.json").is_file():
+        made_by = json.loads((kept / "walk.json").read_text())
+        if made_by != walk:
+            differ = sorted(k for k in walk.keys() | made_by.keys() if walk.get(k) != made_by.get(k))
+            raise SystemExit(f"expected samples in {kept} walked with this run's settings, got samples walked with other {differ}: use another --samples folder")
         val, train = MergeSamples.load(kept / "val.safetensors"), MergeSamples.load(kept / "train.safetensors")
         log({"event": "samples_loaded", "from": str(kept)})
     else:
@@ -112,27 +124,25 @@ def main(argv: list[str] | None = None) -> int:
             kept.mkdir(parents=True, exist_ok=True)
             val.save(kept / "val.safetensors")
             train.save(kept / "train.safetensors")
+            (kept / "walk.json").write_text(json.dumps(walk))  # last: its presence means the samples are whole
     # Reference points on the validation pixels: either direction alone, the per-pixel
     # better of the two (an oracle no merge can beat), and the head as it was; also by
     # distance to the nearer exemplar, where the old head's short-segment habits showed.
     near = torch.minimum(val.dist_f, val.dist_b)[:, 0]
 
+    def l1_where(mask: torch.Tensor) -> float | None:
+        rows = mask.nonzero()[:, 0]
+        return round(merge_l1(net.merge_head, val.take(rows)), 4) if len(rows) else None
+
     def by_gap() -> dict:
-        out = {}
-        for lo, hi in ((1, 2), (2, 5), (5, 15), (15, 100)):
-            rows = ((near >= lo) & (near < hi)).nonzero()[:, 0]
-            if len(rows):
-                out[f"{lo}-{hi - 1}"] = round(merge_l1(net.merge_head, val.take(rows)), 4)
-        return out
+        out = {f"{lo}-{hi - 1}": l1_where((near >= lo) & (near < hi)) for lo, hi in ((1, 2), (2, 5), (5, 15), (15, 100))}
+        return {k: v for k, v in out.items() if v is not None}
 
     def by_side() -> dict:
         """L1 where the forward exemplar is nearer and where the backward one is, and how
         far the head is from weighing a pixel and its time-reversed twin alike (0: alike)."""
-        out = {}
-        for name, rows in (("forward_nearer", val.dist_f < val.dist_b), ("backward_nearer", val.dist_b < val.dist_f)):
-            rows = rows[:, 0].nonzero()[:, 0]
-            if len(rows):
-                out[name] = round(merge_l1(net.merge_head, val.take(rows)), 4)
+        out = {"forward_nearer": l1_where(val.dist_f[:, 0] < val.dist_b[:, 0]), "backward_nearer": l1_where(val.dist_b[:, 0] < val.dist_f[:, 0])}
+        out = {k: v for k, v in out.items() if v is not None}
         out["weight_asymmetry"] = round(float((forward_weight(net.merge_head, val) + forward_weight(net.merge_head, val.time_reversed()) - 1).abs().mean()), 4)
         return out
 
