@@ -13,10 +13,12 @@ writes ``(1 - alpha) * A + alpha * B`` for every floating-point tensor.
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
+
+from exemplar_vc.jobs.atomic import write_bytes_atomic
+from exemplar_vc.jobs.digest import file_sha256
 
 
 def average(first: dict, second: dict, alpha: float) -> dict:
@@ -35,10 +37,6 @@ def average(first: dict, second: dict, alpha: float) -> dict:
     return out
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("first", type=Path)
@@ -50,12 +48,10 @@ def main() -> None:
         raise SystemExit("--out must not overwrite an input")
     averaged = average(load_file(str(args.first)), load_file(str(args.second)), args.alpha)
     metadata = {
-        "averaged_from": f"{args.first.name} ({_sha256(args.first)[:16]}), {args.second.name} ({_sha256(args.second)[:16]})",
+        "averaged_from": f"{args.first.name} ({file_sha256(args.first)[:16]}), {args.second.name} ({file_sha256(args.second)[:16]})",
         "alpha": str(args.alpha),
     }
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    save_file(averaged, str(tmp), metadata=metadata)
-    tmp.replace(args.out)
+    write_bytes_atomic(args.out, save(averaged, metadata=metadata))
     print(f"wrote {args.out}: (1 - {args.alpha}) * {args.first.name} + {args.alpha} * {args.second.name}")
 
 

@@ -14,7 +14,6 @@ moment, as in ``sample_segment``) and a length drawn from ``--min-length`` to
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
@@ -29,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import load_file, save_file
 
+    from exemplar_vc.jobs.digest import file_sha256
     from exemplar_vc.modeling.encoder import LuminanceEncoder
     from exemplar_vc.modeling.propagation_net import PropagationNet, PropagationNetConfig
     from exemplar_vc.training.data import held_out_names, load_cached, sample_segment
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     # Kept samples are reused only for the walk that made them: the same U-Net weights,
     # clips and sampling settings (the head's own settings do not change the walk).
     walk = {
-        "weights_sha256": hashlib.sha256(Path(args.weights).read_bytes()).hexdigest(),
+        "weights_sha256": file_sha256(args.weights),
         "train_clips": train_names, "validation_clips": val_names,
         **{k: getattr(args, k) for k in ("segments", "val_segments", "min_length", "max_length", "crop", "pixels", "padding_mode", "flow_preset", "seed")},
     }

@@ -111,22 +111,22 @@ def _img(x: torch.Tensor) -> torch.Tensor:
     return x.T[None, :, :, None]
 
 
-def _weight(head: MergeHead, s: MergeSamples) -> torch.Tensor:
-    """(N, 1) the head's weight of the forward colour at each sample."""
-    w = head.weight(_img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), _img(s.share), torch.ones_like(_img(s.share)), _img(s.dist_f), _img(s.dist_b))
-    return w[0, :, :, 0].T
+def _head_inputs(s: MergeSamples) -> tuple:
+    """The samples as the head's eight arguments (every sample anchored both ways)."""
+    share = _img(s.share)
+    return _img(s.ab_f), _img(s.conf_f), _img(s.ab_b), _img(s.conf_b), share, torch.ones_like(share), _img(s.dist_f), _img(s.dist_b)
 
 
 def _merged(head: MergeHead, s: MergeSamples) -> torch.Tensor:
     """The head's merged chroma of the samples, (N, 2)."""
-    w = _weight(head, s)
-    return w * s.ab_f + (1 - w) * s.ab_b
+    ab, _ = head(*_head_inputs(s))
+    return ab[0, :, :, 0].T
 
 
 @torch.no_grad()
 def forward_weight(head: MergeHead, s: MergeSamples) -> torch.Tensor:
     """(N,) the head's weight of the forward colour at each sample."""
-    return _weight(head, s)[:, 0]
+    return head.weight(*_head_inputs(s))[0, 0, :, 0]
 
 
 def merge_l1(head: MergeHead, s: MergeSamples) -> float:
