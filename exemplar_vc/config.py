@@ -81,7 +81,8 @@ class PropagationConfig:
 class ColorizerConfig:
     """Everything ``VideoColorizer`` needs besides its weights.
 
-    working_size: short side (pixels) at which chroma is predicted; never upscales.
+    working_size: short side (pixels) at which chroma is predicted; smaller inputs are
+        upscaled to it and their chroma brought back onto their own gray.
     detect_shots: cut the video into shots (colour never crosses a cut); off: one shot.
     auto_fill: stage 1 lets the image colorizer colour the shots that the user's exemplars,
         references or bank leave without a trustworthy exemplar (``--auto-fill``, or

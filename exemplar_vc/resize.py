@@ -21,10 +21,12 @@ def rgb_tensor(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb)).float().div_(255.0).permute(2, 0, 1)[None]
 
 
-def working_shape(h: int, w: int, short_side: int, multiple: int = 8) -> tuple[int, int]:
-    """Size with the short side near ``short_side`` (never upscaled), rounded to ``multiple``
-    (stage 2 passes the encoder's stride, so the feature grid divides the frame exactly)."""
-    scale = min(1.0, short_side / min(h, w))
+def working_shape(h: int, w: int, short_side: int, multiple: int = 8, upscale: bool = False) -> tuple[int, int]:
+    """Size with the short side near ``short_side``, rounded to ``multiple`` (stage 2 passes
+    the encoder's stride, so the feature grid divides the frame exactly). Smaller inputs
+    keep their size unless ``upscale``: stage 2 upscales them, so the stride-8 matches of a
+    176x144 clip are not a 22x18 grid."""
+    scale = short_side / min(h, w) if upscale else min(1.0, short_side / min(h, w))
     hh = max(multiple, int(round(h * scale / multiple)) * multiple)
     ww = max(multiple, int(round(w * scale / multiple)) * multiple)
     return hh, ww

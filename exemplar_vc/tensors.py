@@ -124,7 +124,7 @@ class PreciseEngine(PropagationEngine):
 
     def _encode(self, first: int, full: torch.Tensor) -> list[FrameData]:
         """(B, 1, H, W) float32 in [0, 1] on the device -> B frames, encoded together."""
-        luma = resize_to(full, working_shape(*full.shape[-2:], self.config.working_size))
+        luma = resize_to(full, working_shape(*full.shape[-2:], self.config.working_size, upscale=True))
         feats = self.encoder(luma)
         return [FrameData(first + k, full[k : k + 1], luma[k : k + 1], feats[k : k + 1]) for k in range(full.shape[0])]
 

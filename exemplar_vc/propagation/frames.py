@@ -96,7 +96,7 @@ class AnchorExemplars(Mapping):
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
     """Upload a (H, W) uint8 gray frame once and encode it at the working size."""
     full = gray_tensor(gray).to(device)
-    luma = resize_to(full, working_shape(*gray.shape, working_size, encoder.config.stride))
+    luma = resize_to(full, working_shape(*gray.shape, working_size, encoder.config.stride, upscale=True))
     return FrameData(index, full, luma, encoder(luma))
 
 
@@ -129,13 +129,13 @@ def prepare_exemplar(
     """
     rgb = as_array(exemplar.image)
     gray = rgb_to_gray(rgb)
-    gray_working = resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride))
+    gray_working = resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride, upscale=True))
     feats = encoder(gray_working)
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
     ab_aligned = ab_working = None
     if frame_gray is not None and _is_aligned(gray, frame_gray, aligned_tolerance):
-        h, w = working_shape(*frame_gray.shape, working_size, encoder.config.stride)
+        h, w = working_shape(*frame_gray.shape, working_size, encoder.config.stride, upscale=True)
         ab_full = resize_to(lab[:, 1:], frame_gray.shape)
         ab_aligned = F.adaptive_avg_pool2d(ab_full, encoder.grid_shape(h, w))
         if working_chroma:

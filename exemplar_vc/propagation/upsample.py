@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..resize import resize_to
+
 __all__ = ["box_mean", "guided_filter", "upsample_chroma"]
 
 
@@ -52,7 +54,7 @@ def upsample_chroma(ab_low: torch.Tensor, guide_full: torch.Tensor, method: str 
     Returns:
         (B, 2, H, W) chroma.
     """
-    up = F.interpolate(ab_low, size=guide_full.shape[-2:], mode="bilinear", align_corners=False)
+    up = resize_to(ab_low, tuple(guide_full.shape[-2:]))  # antialiased when an input below the working size shrinks
     if method == "bilinear":
         return up
     if method == "guided":

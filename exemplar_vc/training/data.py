@@ -80,6 +80,8 @@ def cache_clip(name: str, frames: Iterable[np.ndarray], encoder: LuminanceEncode
         if not chunk:
             return
         h, w = chunk[0].shape[:2]
+        # Small clips at their own size, as every shipped network was trained (stage 2
+        # now upscales them at run time; retraining with upscale=True is untried).
         size = working_shape(h, w, working_size, encoder.config.stride)
         luma = torch.cat([resize_to(gray_tensor(rgb_to_gray(f)), size) for f in chunk])
         ab = torch.cat([resize_to(rgb_to_lab(rgb_tensor(f))[:, 1:], size) for f in chunk])
