@@ -43,7 +43,8 @@ def guided_filter(p: torch.Tensor, guide: torch.Tensor, radius: int, eps: float)
 
 
 def upsample_chroma(ab_low: torch.Tensor, guide_full: torch.Tensor, method: str = "bilinear", radius: int = 8, eps: float = 1e-3) -> torch.Tensor:
-    """Upsample chroma to the guide's size.
+    """Chroma brought to the guide's size: upsampled, or shrunk (antialiased) for an input
+    below the working size.
 
     Args:
         ab_low: (B, 2, h, w) chroma at the feature grid.
@@ -54,7 +55,7 @@ def upsample_chroma(ab_low: torch.Tensor, guide_full: torch.Tensor, method: str 
     Returns:
         (B, 2, H, W) chroma.
     """
-    up = resize_to(ab_low, tuple(guide_full.shape[-2:]))  # antialiased when an input below the working size shrinks
+    up = resize_to(ab_low, tuple(guide_full.shape[-2:]))
     if method == "bilinear":
         return up
     if method == "guided":
