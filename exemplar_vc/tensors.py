@@ -34,8 +34,8 @@ import torch
 from .errors import InputError
 from .pixels import FLOAT_TOLERANCE
 from .propagation import PropagationEngine
-from .propagation.frames import FrameData
-from .resize import resize_to, working_shape
+from .propagation.frames import FrameData, analysis_shape
+from .resize import resize_to
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import VideoColorizer
@@ -124,7 +124,7 @@ class PreciseEngine(PropagationEngine):
 
     def _encode(self, first: int, full: torch.Tensor) -> list[FrameData]:
         """(B, 1, H, W) float32 in [0, 1] on the device -> B frames, encoded together."""
-        luma = resize_to(full, working_shape(*full.shape[-2:], self.config.working_size, upscale=True))
+        luma = resize_to(full, analysis_shape(*full.shape[-2:], self.config.working_size, self.encoder))
         feats = self.encoder(luma)
         return [FrameData(first + k, full[k : k + 1], luma[k : k + 1], feats[k : k + 1]) for k in range(full.shape[0])]
 

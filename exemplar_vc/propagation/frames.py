@@ -18,7 +18,7 @@ from ..modeling.encoder import LuminanceEncoder
 from ..modeling.fusion import FusionFrame
 from ..resize import gray_tensor, resize_to, rgb_tensor, working_shape
 
-__all__ = ["FrameData", "PreparedExemplar", "AnchorExemplars", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
+__all__ = ["FrameData", "PreparedExemplar", "AnchorExemplars", "analysis_shape", "analyse_frame", "prepare_exemplar", "exemplar_chroma", "lightness"]
 
 
 @dataclass
@@ -93,10 +93,17 @@ class AnchorExemplars(Mapping):
         return len(self._exemplars)
 
 
+def analysis_shape(h: int, w: int, working_size: int, encoder: LuminanceEncoder) -> tuple[int, int]:
+    """Where stage 2 analyses an (h, w) image: the short side at ``working_size``, smaller
+    images upscaled (a 176x144 clip's stride-8 matches would be a 22x18 grid), rounded to
+    the encoder's stride so its grid divides the image exactly."""
+    return working_shape(h, w, working_size, encoder.config.stride, upscale=True)
+
+
 def analyse_frame(index: int, gray: np.ndarray, encoder: LuminanceEncoder, working_size: int, device: torch.device) -> FrameData:
     """Upload a (H, W) uint8 gray frame once and encode it at the working size."""
     full = gray_tensor(gray).to(device)
-    luma = resize_to(full, working_shape(*gray.shape, working_size, encoder.config.stride, upscale=True))
+    luma = resize_to(full, analysis_shape(*gray.shape, working_size, encoder))
     return FrameData(index, full, luma, encoder(luma))
 
 
@@ -129,13 +136,13 @@ def prepare_exemplar(
     """
     rgb = as_array(exemplar.image)
     gray = rgb_to_gray(rgb)
-    gray_working = resize_to(gray_tensor(gray).to(device), working_shape(*gray.shape, working_size, encoder.config.stride, upscale=True))
+    gray_working = resize_to(gray_tensor(gray).to(device), analysis_shape(*gray.shape, working_size, encoder))
     feats = encoder(gray_working)
     lab = rgb_to_lab(rgb_tensor(rgb).to(device))
     ab = F.adaptive_avg_pool2d(lab[:, 1:], feats.shape[-2:])
     ab_aligned = ab_working = None
     if frame_gray is not None and _is_aligned(gray, frame_gray, aligned_tolerance):
-        h, w = working_shape(*frame_gray.shape, working_size, encoder.config.stride, upscale=True)
+        h, w = analysis_shape(*frame_gray.shape, working_size, encoder)
         ab_full = resize_to(lab[:, 1:], frame_gray.shape)
         ab_aligned = F.adaptive_avg_pool2d(ab_full, encoder.grid_shape(h, w))
         if working_chroma:
