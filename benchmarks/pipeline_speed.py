@@ -9,8 +9,10 @@ its first colour frame as the only exemplar and writes an mp4, the way a user wo
         [--fusion network,hand] [--both-ends]
 
 ``--fusion`` measures each fusion module in the same run, interleaved (ratios between
-them are then fair under the same load); ``--both-ends`` adds the clip's last colour
-frame as a second exemplar, so every frame gets the forward and the backward pass.
+them are then fair under the same load); an entry may name its own working size
+(``network@416,hand@384``; the others run at ``--working-size``, by default the
+library's). ``--both-ends`` adds the clip's last colour frame as a second exemplar, so
+every frame gets the forward and the backward pass.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from _common import SHARED_DATA, commit, emit, machine, summary  # noqa: E402
 
 
 def child(video: str, exemplar: str, working_size: int, threads: int, fusion: str, last: str) -> None:
-    """One timed run inside its own process; prints a JSON line."""
+    """One timed run inside its own process; prints a JSON line. ``fusion`` as in
+    ``--fusion`` (its working size, if it names one, already in ``working_size``)."""
     import torch
 
     import exemplar_vc
@@ -39,7 +42,7 @@ def child(video: str, exemplar: str, working_size: int, threads: int, fusion: st
         torch.set_num_threads(threads)
 
     # "network/fast": the network with that optical-flow preset.
-    name, _, preset = fusion.partition("/")
+    name, _, preset = fusion.partition("@")[0].partition("/")
     propagation = {"fusion": name, **({"network": {"flow_preset": preset}} if preset else {})}
     colorizer = exemplar_vc.VideoColorizer.from_pretrained("default", device="cpu", working_size=working_size, propagation=propagation)
     exemplars = {0: exemplar}
@@ -89,13 +92,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--loop", type=int, default=10)
     parser.add_argument("--loop-runs", type=int, default=1)
-    parser.add_argument("--working-size", type=int, default=384)
+    parser.add_argument("--working-size", type=int, default=None, help="default: the library's (ColorizerConfig)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved; network/PRESET sets its flow preset")
+    parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved; network/PRESET sets its flow preset, NAME@SIZE its working size")
     parser.add_argument("--both-ends", action="store_true", help="also the last colour frame as exemplar (forward and backward passes)")
     args = parser.parse_args()
+    if args.working_size is None:
+        from exemplar_vc.config import ColorizerConfig
+
+        args.working_size = ColorizerConfig().working_size
     fusions = args.fusion.split(",")
+
+    def size(fusion: str) -> int:
+        return int(fusion.partition("@")[2] or args.working_size)
 
     def stats(runs: list[dict]) -> dict:
         return {"frames": runs[0]["frames"], "fps": summary([r["fps"] for r in runs]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in runs])}
@@ -104,15 +114,15 @@ def main() -> None:
         exemplar, last, clip, looped = make_inputs(args.clip, args.loop, Path(d))
         last = last if args.both_ends else None
         for f in fusions:  # warm-up: file caches, lazy imports
-            run_child(clip, exemplar, args.working_size, args.threads, f, last)
+            run_child(clip, exemplar, size(f), args.threads, f, last)
         once: dict[str, list] = {f: [] for f in fusions}
         many: dict[str, list] = {f: [] for f in fusions}
         for _ in range(args.runs):
             for f in fusions:
-                once[f].append(run_child(clip, exemplar, args.working_size, args.threads, f, last))
+                once[f].append(run_child(clip, exemplar, size(f), args.threads, f, last))
         for _ in range(args.loop_runs if args.loop > 1 else 0):
             for f in fusions:
-                many[f].append(run_child(looped, exemplar, args.working_size, args.threads, f, last))
+                many[f].append(run_child(looped, exemplar, size(f), args.threads, f, last))
     report = {
         "benchmark": "pipeline_speed",
         "clip": args.clip.name,
@@ -123,7 +133,7 @@ def main() -> None:
         "machine": machine(),
     }
     for f in fusions:
-        report[f] = {"once": stats(once[f])}
+        report[f] = {"working_size": size(f), "once": stats(once[f])}
         if many[f]:
             report[f][f"looped_{args.loop}x"] = stats(many[f])
     emit(report, args.json)
