@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", default="mp4", choices=["mp4", "mkv", "png"], help="output of each film: NAME.mp4, NAME.mkv or a PNG folder NAME/")
     p.add_argument("--segment-format", default="npy", choices=["npy", "png"], help="finished segments on disk: npy (fast) or png (half the disk)")
     p.add_argument("--discard-segments", action="store_true", help="delete a film's segments once it is written (saves disk; a later change of exemplar recomputes the whole film)")
-    p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 384)")
+    p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 416)")
     p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")
     p.add_argument("--config", default=None, metavar="FILE.toml", help="settings from a TOML file")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="one setting, e.g. propagation.fill_in=true; repeatable")

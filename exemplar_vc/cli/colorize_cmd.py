@@ -120,7 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--references", action="append", default=[], metavar="IMAGE_OR_DIR", help="colour images assigned to key frames automatically; repeatable")
     p.add_argument("--bank", default=None, metavar="BANK_DIR", help="reference bank (exemplar-vc bank build) whose best images colour the key frames")
     p.add_argument("--auto-fill", action="store_true", help="the image colorizer colours the shots that --exemplar, --references or --bank leave without a trustworthy match (with none of them it colours every key frame anyway); same as --set auto_fill=true")
-    p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 384)")
+    p.add_argument("--working-size", type=int, default=None, metavar="N", help="short side in pixels at which chroma is predicted (default 416)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--model", default="default", help="named variant (default, fast, quality) or a folder written by save_pretrained")
     p.add_argument("--config", default=None, metavar="FILE.toml", help="settings from a TOML file (tables are groups, e.g. [propagation] fill_in = true)")
