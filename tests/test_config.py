@@ -9,6 +9,7 @@ from exemplar_vc import VideoColorizer
 from exemplar_vc.config import ColorizerConfig
 from exemplar_vc.config_io import apply_overrides, config_from_dict, config_to_dict, parse_assignment
 from exemplar_vc.errors import InputError
+from exemplar_vc.registry import get_config
 
 
 def test_dicts_merge_into_nested_groups():
@@ -196,3 +197,18 @@ def test_auto_fill_is_a_setting_that_jobs_do_not_key_on():
     filling = VideoColorizer.from_pretrained("hand", device="cpu", auto_fill=True)
     assert filling.config.auto_fill is True
     assert colorizer_key(plain) == colorizer_key(filling)
+
+
+def test_cli_help_states_the_default_working_size():
+    """The help's literal default (kept literal so ``--help`` stays light) must follow the
+    default variant's."""
+    import argparse
+
+    from exemplar_vc.cli.main import build_parser
+
+    size = get_config("default").working_size
+    assert ColorizerConfig().working_size == size
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for command in ("colorize", "batch"):
+        option = next(a for a in sub.choices[command]._actions if "--working-size" in a.option_strings)
+        assert f"(default {size})" in option.help
