@@ -27,7 +27,7 @@ def get_config(name: str) -> ColorizerConfig:
     return _VARIANTS[name]()
 
 
-register_variant("default", lambda: ColorizerConfig(working_size=416))
+register_variant("default", ColorizerConfig)  # the dataclass defaults: one place for them
 register_variant("fast", lambda: ColorizerConfig(working_size=256))
 register_variant("quality", lambda: ColorizerConfig(working_size=512))
 # The hand-written fusion rule (no trained weights), as before the network, at the working

@@ -45,6 +45,6 @@ def clip_dir(tmp_path, clip):
 def colorizer():
     from exemplar_vc.pipeline import VideoColorizer
 
-    # The clips' own short side: stage 2 would upscale 48x64 clips to the default 384,
+    # The clips' own short side: stage 2 would upscale 48x64 clips to the default working size,
     # and these tests are about scoring, not the working size.
     return VideoColorizer.from_pretrained(device="cpu", working_size=48)
