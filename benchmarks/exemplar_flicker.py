@@ -9,6 +9,12 @@ histograms of frames i and i + 1, NTIRE 2023 report eq. 1) and the ground truth'
 all other pairs give the method's ordinary level. A ratio near the ordinary level means
 no visible jump; a ratio of several times it is a jump.
 
+On a still shot the truth's own divergence is tiny, so a ratio can be large for a change
+no one sees. Results that also hold the error-change curves (``error_change_curve``,
+``visible_change_curve``: ``exemplar_vc.metrics.error_change_curves``) get a second
+table in colour units: at the same pairs, how much the colour error changes (mean CIE
+ab) and on what share of pixels the change exceeds the just-noticeable difference (2.3).
+
     python benchmarks/exemplar_flicker.py benchmarks/results/quality_network_v2_heldout.json
 """
 
@@ -37,6 +43,51 @@ def clip_ratios(clip: dict, method: str) -> dict | None:
     at = {e - 1 for e in inner} | {e for e in inner}
     rest = [r for i, r in enumerate(ratio) if i not in at]
     return {"into": into, "out_of": out, "elsewhere": float(np.median(rest)) if rest else float("nan")}
+
+
+def clip_changes(clip: dict, method: str) -> dict | None:
+    """Mean error change (CIE ab) and visible share at the pairs into and out of each
+    exemplar frame after the first, and their medians over all other pairs; None without
+    such exemplars or without the curves."""
+    inner = [e for e in clip["exemplar_frames"] if e > 0]
+    change = np.asarray(clip["methods"][method].get("error_change_curve") or [], float)
+    visible = np.asarray(clip["methods"][method].get("visible_change_curve") or [], float)
+    if not inner or len(change) == 0:
+        return None
+    at = {e - 1 for e in inner} | {e for e in inner}
+    rest = [i for i in range(len(change)) if i not in at]
+    pairs = {"into": [e - 1 for e in inner if e - 1 < len(change)], "out_of": [e for e in inner if e < len(change)]}
+    out = {k: {"change": change[v].tolist(), "visible": visible[v].tolist()} for k, v in pairs.items()}
+    out["elsewhere"] = {"change": float(np.median(change[rest])) if rest else float("nan"), "visible": float(np.median(visible[rest])) if rest else float("nan")}
+    return out
+
+
+def change_table(clips: list[dict], methods: list[str]) -> dict[str, dict]:
+    """The error-change table (printed) for the methods whose results have the curves."""
+    table: dict[str, dict] = {}
+    rows = []
+    for m in methods:
+        got = [r for c in clips if m in c["methods"] for r in [clip_changes(c, m)] if r is not None]
+        if not got:
+            continue
+        t = {}
+        for side in ("into", "out_of"):
+            ch = [x for r in got for x in r[side]["change"]]
+            vis = [x for r in got for x in r[side]["visible"]]
+            t[side] = {"change_mean": float(np.mean(ch)), "change_max": float(np.max(ch)), "visible_mean": float(np.mean(vis)), "visible_max": float(np.max(vis))}
+        t["elsewhere"] = {"change": float(np.median([r["elsewhere"]["change"] for r in got])), "visible": float(np.median([r["elsewhere"]["visible"] for r in got]))}
+        table[m] = t
+        rows.append(
+            f"| {m} | {t['into']['change_mean']:.2f}, {t['into']['change_max']:.2f} | {100 * t['into']['visible_mean']:.1f} %, {100 * t['into']['visible_max']:.1f} % "
+            f"| {t['out_of']['change_mean']:.2f}, {t['out_of']['change_max']:.2f} | {100 * t['out_of']['visible_mean']:.1f} %, {100 * t['out_of']['visible_max']:.1f} % "
+            f"| {t['elsewhere']['change']:.2f}, {100 * t['elsewhere']['visible']:.1f} % |"
+        )
+    if rows:
+        print("\nChange of the colour error (CIE ab; visible: share of pixels above 2.3):\n")
+        print("| method | into: change (mean, max) | into: visible (mean, max) | out of: change | out of: visible | elsewhere: change, visible (median of clip medians) |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(rows))
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,8 +119,12 @@ def main(argv: list[str] | None = None) -> int:
                     "out_mean": float(np.mean(out)), "out_max": float(np.max(out)), "elsewhere": float(np.median(rest))}
         t = table[m]
         print(f"| {m} | {t['exemplar_frames']} | {t['into_mean']:.2f}, {t['into_max']:.2f} | {t['out_mean']:.2f}, {t['out_max']:.2f} | {t['elsewhere']:.2f} |")
+    changes = change_table(clips, methods)
     if args.json:
-        Path(args.json).write_text(json.dumps({"inputs": args.results, "methods": table}, indent=2) + "\n")
+        doc = {"inputs": args.results, "methods": table}
+        if changes:
+            doc["error_change"] = changes
+        Path(args.json).write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 
 

@@ -20,7 +20,9 @@ class MethodResult:
     fps: frames / seconds. peak_mem_mib: peak RSS increase during the call (MiB).
     cuda_peak_mib: peak CUDA memory allocated by torch during the call (None on CPU).
     psnr_curve: (T,) per-frame RGB PSNR (dB). cdc_curve: (T - 1,) JS divergence between
-    consecutive frames (nats).
+    consecutive frames (nats). error_change_curve, visible_change_curve: (T - 1,) mean
+    change of the colour error from frame i to i + 1 (CIE ab) and the share of pixels
+    where it exceeds the just-noticeable difference (``metrics.error_change_curves``).
     """
 
     method: str
@@ -31,6 +33,8 @@ class MethodResult:
     cuda_peak_mib: float | None = None
     psnr_curve: list[float] = field(default_factory=list)
     cdc_curve: list[float] = field(default_factory=list)
+    error_change_curve: list[float] = field(default_factory=list)
+    visible_change_curve: list[float] = field(default_factory=list)
 
 
 @dataclass

@@ -72,6 +72,7 @@ def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: floa
     from ..metrics import cdc_curve, psnr_frames
 
     gt = scorer.gt
+    change, visible = scorer.error_change(out)
     return MethodResult(
         method=name,
         metrics=scorer.score(out, metric_names),
@@ -81,6 +82,8 @@ def _method_result(name: str, out: np.ndarray, scorer: ClipScorer, seconds: floa
         cuda_peak_mib=None if mem.cuda_peak_bytes is None else mem.cuda_peak_bytes / 2**20,
         psnr_curve=psnr_frames(out, gt).tolist(),
         cdc_curve=cdc_curve(out).tolist() if len(out) > 1 else [],
+        error_change_curve=change.tolist(),
+        visible_change_curve=visible.tolist(),
     )
 
 

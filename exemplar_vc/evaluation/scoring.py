@@ -61,13 +61,25 @@ class ClipScorer:
             self._effnet = M.gaussian_stats(M.effnet_features(self.gt))
         return self._effnet
 
-    def _ab_scores(self, pred: np.ndarray) -> dict[str, float]:
-        from ..metrics.fidelity import ab_frame_scores, rgb_to_ab
+    def _gt_ab_once(self) -> np.ndarray:
+        from ..metrics.fidelity import rgb_to_ab
 
         if self._gt_ab is None:  # float32: half the memory, far finer than 8-bit input
             self._gt_ab = rgb_to_ab(self.gt).astype(np.float32)
-        ps, ss = ab_frame_scores(pred, self._gt_ab)
+        return self._gt_ab
+
+    def _ab_scores(self, pred: np.ndarray) -> dict[str, float]:
+        from ..metrics.fidelity import ab_frame_scores
+
+        ps, ss = ab_frame_scores(pred, self._gt_ab_once())
         return {"psnr_ab": float(ps.mean()), "ssim_ab": float(ss.mean())}
+
+    def error_change(self, pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pair of frames, the mean change of the colour error and the share of pixels
+        where it is visible (``metrics.error_change_curves``); empty for one frame."""
+        if len(self.gt) < 2:
+            return np.empty(0), np.empty(0)
+        return M.error_change_curves(pred, self._gt_ab_once())
 
     def _one(self, name: str, pred: np.ndarray) -> float:
         g, t = self.gt, len(self.gt)

@@ -16,6 +16,7 @@ def test_baselines_scored_with_every_metric(clip):
     for m in res.methods.values():
         assert set(m.metrics) == set(METRICS)
         assert m.fps > 0 and len(m.psnr_curve) == 8 and len(m.cdc_curve) == 7
+        assert len(m.error_change_curve) == len(m.visible_change_curve) == 7
     assert set(res.ground_truth) == {"cdc", "colorfulness", "warp_error"}
     assert res.exemplar_frames == [0]
 
