@@ -112,6 +112,8 @@ def write_clip_page(report_dir: str | os.PathLike, clip: ClipResult, gray: np.nd
     cdc_curves = {m: r.cdc_curve for m, r in clip.methods.items()}
     cdc_curves["ground truth"] = clip.gt_cdc_curve
     _write_curve(out / "cdc.png", f"{clip.clip}, {clip.protocol}: JS divergence of frame t-1 and t (CDC_1 terms)", "JS (nats)", cdc_curves, clip.exemplar_frames, 1)
+    change_curves = {m: r.error_change_curve for m, r in clip.methods.items()}
+    _write_curve(out / "error_change.png", f"{clip.clip}, {clip.protocol}: change of the colour error from frame t-1 to t", "mean CIE ab", change_curves, clip.exemplar_frames, 1)
     rows = [([n], dict(r.metrics, fps=r.fps, peak_mem_mib=r.peak_mem_mib)) for n, r in clip.methods.items()] + [(["ground truth"], clip.ground_truth)]
     title = html.escape(f"{clip.clip} — {clip.protocol}")
     page = (
@@ -121,6 +123,7 @@ def write_clip_page(report_dir: str | os.PathLike, clip: ClipResult, gray: np.nd
         f"{_html_table(rows, ['method'])}"
         f"<h2>Frames</h2><img src='strip.png' alt='frame strip'>"
         f"<h2>Over time</h2><img src='psnr.png' alt='PSNR per frame'><br><img src='cdc.png' alt='CDC per frame'>"
+        "<br><img src='error_change.png' alt='change of the colour error per frame'>"
         "</body></html>"
     )
     (out / "index.html").write_text(page, encoding="utf-8")

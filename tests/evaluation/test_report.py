@@ -16,7 +16,7 @@ def report_dir(clip_dir, tmp_path, colorizer):
 
 def test_report_files(report_dir):
     page = report_dir / "pan_first-frame"
-    for name in ("index.html", "strip.png", "psnr.png", "cdc.png"):
+    for name in ("index.html", "strip.png", "psnr.png", "cdc.png", "error_change.png"):
         assert (page / name).stat().st_size > 0
     assert (report_dir / "results.json").exists() and (report_dir / "results.md").exists()
     index = (report_dir / "index.html").read_text()
