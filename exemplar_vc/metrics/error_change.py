@@ -9,8 +9,10 @@ pixels whose change exceeds 2.3, the just-noticeable difference of CIE76 Delta E
 (Sharma, "Digital Color Imaging Handbook", CRC 2003, ch. 1; Mahy, Van Eycken and
 Oosterlinck, Color Res. Appl. 19(2), 1994).
 
-Unlike CDC's histogram divergence, which is divided by the truth's own (tiny on a still
-shot), this reads in colour units: a mean change of 0.6 is below anything visible.
+Compared with the truth's own CDC divergence (tiny on a still shot, so a ratio to it can
+be large for a change no one sees), this reads in colour units: a mean change of 0.6 is a
+quarter of the just-noticeable difference, and the share above it says how much of the
+frame visibly moved.
 """
 
 from __future__ import annotations
