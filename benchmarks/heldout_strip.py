@@ -3,7 +3,10 @@
 The first frame's colour is the only exemplar (first-frame protocol). The hard frame is
 the one where flow propagation's PSNR drops furthest below the mean of the clip (an
 occlusion or fast motion) unless ``--frame`` is given; ``--worst`` picks instead the
-frame where our PSNR is lowest (where the method still fails).
+frame where our PSNR is lowest (where the method still fails). ``--channel r|g|b`` shows
+that one RGB channel of ours, flow's and the truth's instead of their colour, stretched to
+the truth's 1st-99th percentile in that frame (where a channel-wise metric such as SSIM
+loses, the picture shows why).
 
     python benchmarks/heldout_strip.py ../shared/data/clips/bear.mp4 --out docs/images/heldout_bear.jpg
     python benchmarks/heldout_strip.py ../shared/data/clips/paragliding-launch.mp4 --worst --out docs/images/failure.jpg
@@ -38,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-frames", type=int, default=None)
     p.add_argument("--model", default="default")
     p.add_argument("--height", type=int, default=240, help="height of each tile")
+    p.add_argument("--channel", choices=["r", "g", "b"], default=None, help="show this RGB channel, contrast-stretched")
     args = p.parse_args(argv)
 
     gt = load_clip(args.clip, args.max_frames)
@@ -51,7 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         t = int(np.argmin(p_ours[1:])) + 1
     else:
         t = int(np.argmin(p_flow[1:] - p_flow[1:].mean())) + 1
-    tiles = [np.repeat(gray[t][..., None], 3, axis=2), ours[t], flow[t], gt[t]]
+    shown = [ours[t], flow[t], gt[t]]
+    if args.channel is not None:
+        c = "rgb".index(args.channel)
+        lo, hi = np.percentile(gt[t][..., c], [1, 99])
+        shown = [np.repeat(np.clip((x[..., c].astype(np.float32) - lo) / max(hi - lo, 1.0) * 255, 0, 255).astype(np.uint8)[..., None], 3, axis=2) for x in shown]
+    tiles = [np.repeat(gray[t][..., None], 3, axis=2), *shown]
     h = args.height
     w = int(round(gt.shape[2] * h / gt.shape[1]))
     strip = np.concatenate([cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA) for x in tiles], axis=1)
