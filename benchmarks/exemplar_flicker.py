@@ -28,37 +28,44 @@ from pathlib import Path
 import numpy as np
 
 
+def exemplar_pairs(exemplar_frames: list[int], n_pairs: int) -> dict[str, list[int]] | None:
+    """Indices of the pairs (i, i + 1) into ("into") and out of ("out_of") each exemplar
+    frame after the first, and of all other pairs ("rest"); None without such exemplars."""
+    inner = [e for e in exemplar_frames if e > 0]
+    if not inner or n_pairs == 0:
+        return None
+    at = {e - 1 for e in inner} | {e for e in inner}
+    return {"into": [e - 1 for e in inner if e - 1 < n_pairs], "out_of": [e for e in inner if e < n_pairs], "rest": [i for i in range(n_pairs) if i not in at]}
+
+
+def _median(values: np.ndarray) -> float:
+    return float(np.median(values)) if len(values) else float("nan")
+
+
 def clip_ratios(clip: dict, method: str) -> dict | None:
     """JS(method) / JS(truth) at the pairs into and out of each exemplar frame after the
     first, and the median ratio over all other pairs; None without such exemplars."""
-    inner = [e for e in clip["exemplar_frames"] if e > 0]
     curve = np.asarray(clip["methods"][method]["cdc_curve"], float)
     truth = np.asarray(clip["gt_cdc_curve"], float)
-    if not inner or len(curve) != len(truth) or len(curve) == 0:
+    pairs = exemplar_pairs(clip["exemplar_frames"], len(curve))
+    if pairs is None or len(curve) != len(truth):
         return None
     floor = max(float(np.median(truth)), 1e-9)  # a still truth pair must not divide by ~0
     ratio = curve / np.maximum(truth, floor)
-    into = [ratio[e - 1] for e in inner if e - 1 < len(ratio)]
-    out = [ratio[e] for e in inner if e < len(ratio)]
-    at = {e - 1 for e in inner} | {e for e in inner}
-    rest = [r for i, r in enumerate(ratio) if i not in at]
-    return {"into": into, "out_of": out, "elsewhere": float(np.median(rest)) if rest else float("nan")}
+    return {"into": ratio[pairs["into"]].tolist(), "out_of": ratio[pairs["out_of"]].tolist(), "elsewhere": _median(ratio[pairs["rest"]])}
 
 
 def clip_changes(clip: dict, method: str) -> dict | None:
     """Mean error change (CIE ab) and visible share at the pairs into and out of each
     exemplar frame after the first, and their medians over all other pairs; None without
     such exemplars or without the curves."""
-    inner = [e for e in clip["exemplar_frames"] if e > 0]
     change = np.asarray(clip["methods"][method].get("error_change_curve") or [], float)
     visible = np.asarray(clip["methods"][method].get("visible_change_curve") or [], float)
-    if not inner or len(change) == 0:
+    pairs = exemplar_pairs(clip["exemplar_frames"], len(change))
+    if pairs is None:
         return None
-    at = {e - 1 for e in inner} | {e for e in inner}
-    rest = [i for i in range(len(change)) if i not in at]
-    pairs = {"into": [e - 1 for e in inner if e - 1 < len(change)], "out_of": [e for e in inner if e < len(change)]}
-    out = {k: {"change": change[v].tolist(), "visible": visible[v].tolist()} for k, v in pairs.items()}
-    out["elsewhere"] = {"change": float(np.median(change[rest])) if rest else float("nan"), "visible": float(np.median(visible[rest])) if rest else float("nan")}
+    out = {k: {"change": change[pairs[k]].tolist(), "visible": visible[pairs[k]].tolist()} for k in ("into", "out_of")}
+    out["elsewhere"] = {"change": _median(change[pairs["rest"]]), "visible": _median(visible[pairs["rest"]])}
     return out
 
 
