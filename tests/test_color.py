@@ -148,6 +148,25 @@ def test_a_colour_s_own_chroma_on_its_own_gray_gives_the_colour_back():
     assert _psnr(compose_rgb(gray_scene, ab_scene), truth) > _psnr(compose_rgb(gray_scene, ab_scene, keep="lightness"), truth) + 3
 
 
+@pytest.mark.parametrize("batch", [1, 2])
+def test_a_few_saturated_pixels_among_many_gray_ones_get_their_colour_back(batch):
+    """After the first Newton steps on every pixel, the few still missing (saturated
+    colours far from their neutral's lightness) are finished on their own: they must
+    come back as well as when every pixel is saturated, in every frame of a batch."""
+    from exemplar_vc.color import lab_to_rgb_keep_luma
+    from exemplar_vc.pixels import rgb_to_gray
+
+    image = np.full((batch, 40, 40, 3), 128, np.uint8)
+    swatches = np.array([[0, 0, 255], [255, 0, 0], [0, 160, 0], [30, 40, 120]], np.uint8)
+    for b in range(batch):
+        image[b, 5 + 3 * b, 7 : 7 + len(swatches)] = swatches[:: 1 - 2 * b]  # other places and order per frame
+    rgb = torch.from_numpy(image).permute(0, 3, 1, 2).double() / 255.0
+    gray = torch.from_numpy(np.stack([rgb_to_gray(im) for im in image])).double()[:, None] / 255.0
+    out = lab_to_rgb_keep_luma(gray, rgb_to_lab(rgb)[:, 1:])
+    back = (out * 255).round().permute(0, 2, 3, 1).numpy().astype(int)
+    assert np.abs(back - image).max() <= 4
+
+
 @pytest.mark.parametrize("saturation", [0.0, 1.0, 3.0])  # gray, its own chroma, far out of gamut
 def test_keeping_luma_gives_the_input_gray_back(saturation):
     from exemplar_vc.pixels import rgb_to_gray
