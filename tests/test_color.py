@@ -167,6 +167,21 @@ def test_a_few_saturated_pixels_among_many_gray_ones_get_their_colour_back(batch
     assert np.abs(back - image).max() <= 4
 
 
+def test_composing_in_bands_of_rows_matches_composing_at_once(monkeypatch):
+    """Large frames are composed a band of rows at a time; the seams must not show."""
+    from exemplar_vc.color import lab_to_rgb_keep_luma
+    from exemplar_vc.color import luma as luma_module
+
+    gray, ab = _scene_gray_and_ab(2.0)
+    g = torch.from_numpy(gray).float()[None, None] / 255.0
+    ab_t = torch.from_numpy(ab).permute(2, 0, 1)[None].float()
+    whole = lab_to_rgb_keep_luma(g, ab_t)
+    monkeypatch.setattr(luma_module, "_BAND_PIXELS", 7 * gray.shape[1])  # bands of 7 rows, the last one shorter
+    banded = lab_to_rgb_keep_luma(g, ab_t)
+    assert gray.shape[0] % 7 != 0 and banded.shape == whole.shape
+    torch.testing.assert_close(banded, whole, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("saturation", [0.0, 1.0, 3.0])  # gray, its own chroma, far out of gamut
 def test_keeping_luma_gives_the_input_gray_back(saturation):
     from exemplar_vc.pixels import rgb_to_gray
