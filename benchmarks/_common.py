@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -43,3 +44,27 @@ def emit(report: dict, path: Path | None) -> None:
     print(text)
     if path is not None:
         path.write_text(text)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def checkout(rev: str | None, workdir: Path):
+    """Yield {"this": this repository, "against": a temporary git worktree of ``rev``}
+    (only "this" when ``rev`` is None), removing the worktree afterwards."""
+    trees = {"this": REPO}
+    if rev is None:
+        yield trees
+        return
+    subprocess.run(["git", "worktree", "add", "--detach", str(workdir / "against"), rev], cwd=REPO, check=True, capture_output=True)
+    trees["against"] = workdir / "against"
+    try:
+        yield trees
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(workdir / "against")], cwd=REPO, capture_output=True)
+
+
+def tree_env(tree: Path, **extra: str) -> dict:
+    """Environment for a child process that imports ``exemplar_vc`` from ``tree``."""
+    return {**os.environ, "PYTHONPATH": str(tree), **extra}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_DATA, commit, emit, machine, summary  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
+from _common import SHARED_DATA, checkout, commit, emit, machine, summary, tree_env  # noqa: E402
 
 
 def child(inputs: str, threads: int, repeats: int, out: str) -> None:
@@ -66,7 +63,7 @@ def make_inputs(size: tuple[int, int], path: Path) -> None:
 
 
 def run_child(tree: Path, inputs: Path, threads: int, repeats: int, out: Path) -> float:
-    env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": str(threads)}
+    env = tree_env(tree, OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, __file__, "--child", str(inputs), str(threads), str(repeats), str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env, cwd=tree)
     return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
@@ -87,30 +84,22 @@ def main() -> None:
 
     sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
     report = {"benchmark": "compose_speed", "commit": commit(), "against": args.against, "threads": args.threads, "machine": machine(), "sizes": {}}
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, checkout(args.against, Path(d)) as trees:
         work = Path(d)
-        trees = {"this": REPO}
-        if args.against:
-            subprocess.run(["git", "worktree", "add", "--detach", str(work / "against"), args.against], cwd=REPO, check=True, capture_output=True)
-            trees["against"] = work / "against"
-        try:
-            for w, h in sizes:
-                inputs = work / f"in_{w}x{h}.npz"
-                make_inputs((w, h), inputs)
-                times: dict[str, list[float]] = {name: [] for name in trees}
-                for _ in range(args.runs):
-                    for name, tree in trees.items():
-                        times[name].append(run_child(tree, inputs, args.threads, 3, work / f"out_{name}.npy"))
-                row = {name: summary(t) for name, t in times.items()}
-                if args.against:
-                    a, b = (np.load(work / f"out_{n}.npy").astype(int) for n in ("this", "against"))
-                    row["speedup"] = row["against"]["median"] / row["this"]["median"]
-                    row["outputs_equal_share"] = float((a == b).mean())
-                    row["outputs_max_difference"] = int(np.abs(a - b).max())
-                report["sizes"][f"{w}x{h}"] = row
-        finally:
+        for w, h in sizes:
+            inputs = work / f"in_{w}x{h}.npz"
+            make_inputs((w, h), inputs)
+            times: dict[str, list[float]] = {name: [] for name in trees}
+            for _ in range(args.runs):
+                for name, tree in trees.items():
+                    times[name].append(run_child(tree, inputs, args.threads, 3, work / f"out_{name}.npy"))
+            row = {name: summary(t) for name, t in times.items()}
             if args.against:
-                subprocess.run(["git", "worktree", "remove", "--force", str(work / "against")], cwd=REPO, capture_output=True)
+                a, b = (np.load(work / f"out_{n}.npy").astype(int) for n in ("this", "against"))
+                row["speedup"] = row["against"]["median"] / row["this"]["median"]
+                row["outputs_equal_share"] = float((a == b).mean())
+                row["outputs_max_difference"] = int(np.abs(a - b).max())
+            report["sizes"][f"{w}x{h}"] = row
     emit(report, args.json)
 
 

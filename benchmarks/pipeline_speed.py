@@ -6,13 +6,15 @@ its first colour frame as the only exemplar and writes an mp4, the way a user wo
 "looped" case plays the clip N times back to back (written once to a temporary gray mp4).
 
     python benchmarks/pipeline_speed.py [--clip PATH] [--runs 3] [--loop 10] [--threads N] [--json out.json]
-        [--fusion network,hand] [--both-ends]
+        [--fusion network,hand] [--both-ends] [--against REV]
 
 ``--fusion`` measures each fusion module in the same run, interleaved (ratios between
 them are then fair under the same load); an entry may name its own working size
 (``network@416,hand@384``; the others run at ``--working-size``, by default the
 library's). ``--both-ends`` adds the clip's last colour frame as a second exemplar, so
-every frame gets the forward and the backward pass.
+every frame gets the forward and the backward pass. ``--against REV`` runs every entry
+also on a checkout of that git revision (a temporary worktree), interleaved, and reports
+it as ``REV:ENTRY``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import SHARED_DATA, commit, emit, machine, summary  # noqa: E402
+from _common import SHARED_DATA, checkout, commit, emit, machine, summary, tree_env  # noqa: E402
 
 
 def child(video: str, exemplar: str, working_size: int, threads: int, fusion: str, last: str) -> None:
@@ -77,9 +79,10 @@ def make_inputs(clip: Path, loop: int, workdir: Path) -> tuple[Path, Path, Path,
     return exemplar, last, clip, looped
 
 
-def run_child(video: Path, exemplar: Path, working_size: int, threads: int, fusion: str, last: Path | None = None) -> dict:
+def run_child(video: Path, exemplar: Path, working_size: int, threads: int, fusion: str, last: Path | None = None, tree: Path | None = None) -> dict:
+    """One timed run in a fresh process, importing ``exemplar_vc`` from ``tree`` if given."""
     cmd = [sys.executable, __file__, "--child", str(video), str(exemplar), str(working_size), str(threads), fusion, str(last or "")]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, **({"env": tree_env(tree), "cwd": tree} if tree else {}))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -97,6 +100,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--fusion", default="network", help="comma-separated fusion modules, measured interleaved; network/PRESET sets its flow preset, NAME@SIZE its working size")
     parser.add_argument("--both-ends", action="store_true", help="also the last colour frame as exemplar (forward and backward passes)")
+    parser.add_argument("--against", metavar="REV", help="also run every entry on a checkout of this git revision, interleaved")
     args = parser.parse_args()
     if args.working_size is None:
         from exemplar_vc.config import ColorizerConfig
@@ -110,19 +114,21 @@ def main() -> None:
     def stats(runs: list[dict]) -> dict:
         return {"frames": runs[0]["frames"], "fps": summary([r["fps"] for r in runs]), "peak_rss_mb": summary([r["peak_rss_bytes"] / 2**20 for r in runs])}
 
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, checkout(args.against, Path(d)) as trees:
         exemplar, last, clip, looped = make_inputs(args.clip, args.loop, Path(d))
         last = last if args.both_ends else None
-        for f in fusions:  # warm-up: file caches, lazy imports
-            run_child(clip, exemplar, size(f), args.threads, f, last)
-        once: dict[str, list] = {f: [] for f in fusions}
-        many: dict[str, list] = {f: [] for f in fusions}
+        # Each entry on each tree: "network" here, "REV:network" on the other checkout.
+        entries = [(f if name == "this" else f"{args.against}:{f}", f, tree) for name, tree in trees.items() for f in fusions]
+        for _, f, tree in entries:  # warm-up: file caches, lazy imports
+            run_child(clip, exemplar, size(f), args.threads, f, last, tree)
+        once: dict[str, list] = {e: [] for e, _, _ in entries}
+        many: dict[str, list] = {e: [] for e, _, _ in entries}
         for _ in range(args.runs):
-            for f in fusions:
-                once[f].append(run_child(clip, exemplar, size(f), args.threads, f, last))
+            for e, f, tree in entries:
+                once[e].append(run_child(clip, exemplar, size(f), args.threads, f, last, tree))
         for _ in range(args.loop_runs if args.loop > 1 else 0):
-            for f in fusions:
-                many[f].append(run_child(looped, exemplar, size(f), args.threads, f, last))
+            for e, f, tree in entries:
+                many[e].append(run_child(looped, exemplar, size(f), args.threads, f, last, tree))
     report = {
         "benchmark": "pipeline_speed",
         "clip": args.clip.name,
@@ -132,10 +138,10 @@ def main() -> None:
         "commit": commit(),
         "machine": machine(),
     }
-    for f in fusions:
-        report[f] = {"working_size": size(f), "once": stats(once[f])}
-        if many[f]:
-            report[f][f"looped_{args.loop}x"] = stats(many[f])
+    for e, f, _ in entries:
+        report[e] = {"working_size": size(f), "once": stats(once[e])}
+        if many[e]:
+            report[e][f"looped_{args.loop}x"] = stats(many[e])
     emit(report, args.json)
 
 
