@@ -11,12 +11,18 @@ from __future__ import annotations
 import torch
 
 TAPS = ((0, 0), (0, 1), (1, 0), (1, 1))  # (dy, dx) from the floor of the sample point
+# The forward fills the output in bands of rows of about this many pixels (the source is
+# read whole): each tap makes whole-size index and weight temporaries, and at 4K the
+# fresh memory for them cost more than the gathers (benchmarks/README.md, "warp").
+BAND_PIXELS = 1 << 18
 
 
-def _taps(flow, H: int, W: int):
-    # Per tap: (flat index (B, H*W), is-inside (B, H, W)), and the fractional parts.
+def _taps(flow, H: int, W: int, row0: int = 0):
+    # Per tap: (flat index (B, h*W), is-inside (B, h, W)), and the fractional parts, for
+    # the h rows of ``flow`` that start at row ``row0`` of an H x W source.
+    h = flow.shape[2]
     px = flow[:, 0] + torch.arange(W, dtype=flow.dtype, device=flow.device)
-    py = flow[:, 1] + torch.arange(H, dtype=flow.dtype, device=flow.device).view(H, 1)
+    py = flow[:, 1] + torch.arange(row0, row0 + h, dtype=flow.dtype, device=flow.device).view(h, 1)
     x0, y0 = px.floor(), py.floor()
     taps = []
     for dy, dx in TAPS:
@@ -31,12 +37,24 @@ def _taps(flow, H: int, W: int):
 def forward(x, flow):
     """(warped (B, C, H, W), valid (B, 1, H, W)), both in x's dtype."""
     B, C, H, W = x.shape
-    taps, fx, fy, valid = _taps(flow, H, W)
+    rows = max(1, BAND_PIXELS // (B * W))
+    if H <= rows:
+        return _forward_rows(x, flow, 0)
+    bands = [_forward_rows(x, flow[:, :, r : r + rows], r) for r in range(0, H, rows)]
+    return torch.cat([b[0] for b in bands], dim=2), torch.cat([b[1] for b in bands], dim=2)
+
+
+def _forward_rows(x, flow, row0: int):
+    """The rows of the warped x (and their validity) that ``flow``, starting at row
+    ``row0``, samples from the whole of x."""
+    B, C, H, W = x.shape
+    h = flow.shape[2]
+    taps, fx, fy, valid = _taps(flow, H, W, row0)
     flat = x.reshape(B, C, H * W)
-    out = torch.zeros_like(x)
+    out = torch.zeros(B, C, h, W, dtype=x.dtype, device=x.device)
     for dy, dx, idx, inside in taps:
         wgt = (fx if dx else 1 - fx) * (fy if dy else 1 - fy) * inside  # bilinear weight
-        tap = flat.gather(2, idx.unsqueeze(1).expand(B, C, H * W)).view(B, C, H, W)
+        tap = flat.gather(2, idx.unsqueeze(1).expand(B, C, h * W)).view(B, C, h, W)
         out += wgt.unsqueeze(1).to(x.dtype) * tap
     return out, valid.unsqueeze(1).to(x.dtype)
 
