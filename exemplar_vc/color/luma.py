@@ -27,8 +27,8 @@ _SUBSET_SHARE = 0.1
 _TOLERANCE = 0.1 / 255
 # Frames are composed in bands of rows of about this many pixels: every step makes a
 # dozen whole-size temporaries, and at 4K those alone are hundreds of MB that the
-# allocator maps afresh each time (1.8x faster at 3840x2160, 1.2x at 1920x1080;
-# benchmarks/README.md, "Composing").
+# allocator maps afresh each time (banded: 1.8x faster at 3840x2160, 1.2x at 1920x1080;
+# benchmarks/README.md, "Composing and warping at HD and 4K").
 _BAND_PIXELS = 1 << 18
 
 
